@@ -1,0 +1,17 @@
+# The two set-up commands of the README: `make demo` (the main job) and `make test`.
+PY ?= python3
+
+.PHONY: setup demo test lint
+
+setup:
+	./scripts/setup.sh
+
+demo: setup
+	$(PY) -m gateway.demo
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint:
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -1,0 +1,1 @@
+"""Per-territory adapters: one file per eATA territory (config plus rare quirks)."""

@@ -1,0 +1,1 @@
+"""Conformance suite: scenarios, runner, national-endpoint simulators, reports."""

@@ -1,0 +1,105 @@
+"""``validate``, ``ledger`` and ``schema``: the model and the Convention's rules from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gateway.cli.app import app
+from gateway.cli.output import EXIT_UNUSABLE, console, emit_json, report_refusal
+from gateway.errors import Code, Refusal, refuse
+from gateway.model import CarnetDocument, load_document
+from gateway.rules import Ledger, replay
+from gateway.schema import json_schema
+
+FileArg = Annotated[Path, typer.Argument(help="eATA v1 JSON file (a carnet with its transactions)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+# Model-level problems mean the input could not be read as an eATA document at all.
+_UNUSABLE = range(100, 110)
+
+
+def read_document(path: Path, as_json: bool) -> CarnetDocument:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report_refusal(
+            refuse(Code.UNREADABLE, str(path), f"cannot read the file: {exc.strerror}"),
+            as_json=as_json,
+            exit_code=EXIT_UNUSABLE,
+        )
+    try:
+        return load_document(data)
+    except Refusal as r:
+        code = EXIT_UNUSABLE if all(p.code in _UNUSABLE for p in r.problems) else 1
+        report_refusal(r, as_json=as_json, exit_code=code)
+
+
+def judged(path: Path, as_json: bool) -> tuple[CarnetDocument, Ledger]:
+    doc = read_document(path, as_json)
+    try:
+        return doc, replay(doc)
+    except Refusal as r:
+        report_refusal(r, as_json=as_json)
+
+
+@app.command()
+def validate(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Check a carnet document against the model and the Convention's rules.
+
+    Exit 0 valid, 1 refused (errors listed with code, field and article), 2 unreadable input.
+    """
+    doc, ledger = judged(file, as_json)
+    summary = {
+        "valid": True,
+        "carnet_id": doc.carnet.carnet_id,
+        "transactions": len(doc.transactions),
+        "committed": len(ledger.applied),
+        "all_home": ledger.all_home(),
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        home = "every item is home" if ledger.all_home() else f"{len(ledger.open_positions())} item(s) abroad"
+        console.print(
+            f"[green]valid[/green] carnet {doc.carnet.carnet_id}: "
+            f"{len(ledger.applied)} committed transaction(s), {home}"
+        )
+
+
+@app.command()
+def ledger(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Replay a carnet's committed transactions: where each item is, and its open deadline."""
+    doc, led = judged(file, as_json)
+    rows = [
+        {
+            "item": p.item,
+            "description": doc.carnet.items_by_number[p.item].description,
+            "where": p.where.value,
+            "territory": p.territory or (doc.carnet.issuing_country if p.where == "home" else None),
+            "since": p.since.isoformat() if p.since else None,
+            "under": p.under,
+            "deadline": p.deadline.isoformat() if p.deadline else None,
+        }
+        for p in sorted(led.positions.values(), key=lambda p: p.item)
+    ]
+    if as_json:
+        emit_json({"carnet_id": doc.carnet.carnet_id, "all_home": led.all_home(), "items": rows})
+        return
+    table = Table(title=f"Ledger of carnet {doc.carnet.carnet_id} (valid until {doc.carnet.valid_until})")
+    for col in ("item", "description", "where", "territory", "since", "under", "deadline"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    console.print(table)
+    console.print("[green]every item is home[/green]" if led.all_home() else "[yellow]items still abroad[/yellow]")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the eATA v1 document."""
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))

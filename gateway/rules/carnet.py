@@ -1,0 +1,100 @@
+"""Rules about the carnet document itself, before any customs transaction (Convention Annex A)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.errors import Code, Problem, pointer
+from gateway.model import Carnet, CarnetStatus
+from gateway.rules.dates import add_years
+from gateway.territories import EU, EU_MEMBERS
+
+AMENDMENT_WINDOW = timedelta(days=30)  # eATA practice: amendments within 30 days of issue
+
+
+def carnet_problems(carnet: Carnet) -> list[Problem]:
+    """Every problem with the carnet's own content; empty when it is sound."""
+    out: list[Problem] = []
+    at = "/carnet"
+    if carnet.valid_until < carnet.issue_date:
+        out.append(Problem(Code.ORDER, f"{at}/valid_until", "the carnet expires before it was issued"))
+    elif carnet.valid_until > add_years(carnet.issue_date, 1):
+        out.append(
+            Problem(
+                Code.VALIDITY_TOO_LONG,
+                f"{at}/valid_until",
+                f"a carnet issued on {carnet.issue_date} may be valid until "
+                f"{add_years(carnet.issue_date, 1)} at the latest, not {carnet.valid_until}",
+                "Annex A Art. 5.1",
+            )
+        )
+    pieces = sum(i.pieces for i in carnet.general_list)
+    value = sum((i.value for i in carnet.general_list), start=carnet.totals.value * 0)
+    if pieces != carnet.totals.pieces:
+        out.append(
+            Problem(
+                Code.TOTALS,
+                f"{at}/totals/pieces",
+                f"the general list has {pieces} pieces but the total says {carnet.totals.pieces}",
+                "Annex A Appendix I",
+            )
+        )
+    if value != carnet.totals.value:
+        out.append(
+            Problem(
+                Code.TOTALS,
+                f"{at}/totals/value",
+                f"the general list is worth {value} {carnet.currency} but the total says "
+                f"{carnet.totals.value}",
+                "Annex A Appendix I",
+            )
+        )
+    guaranteed = {a.country for a in carnet.guaranteeing_associations}
+    for n, country in enumerate(carnet.countries_of_use):
+        ok = (guaranteed & EU_MEMBERS or EU in guaranteed) if country == EU else country in guaranteed
+        if not ok:
+            out.append(
+                Problem(
+                    Code.MISSING,
+                    pointer("carnet", "countries_of_use", n),
+                    f"no guaranteeing association is named for {country}, where the carnet may be used",
+                    "Annex A Art. 6",
+                )
+            )
+    for n, amendment in enumerate(carnet.amendments):
+        here = pointer("carnet", "amendments", n)
+        if amendment.amended_on < carnet.issue_date:
+            out.append(Problem(Code.ORDER, f"{here}/amended_on", "the amendment predates the carnet's issue"))
+        elif amendment.amended_on - carnet.issue_date > AMENDMENT_WINDOW:
+            out.append(
+                Problem(
+                    Code.AMENDMENT_WINDOW,
+                    f"{here}/amended_on",
+                    f"the carnet may be amended within 30 days of issue ({carnet.issue_date}), "
+                    f"not on {amendment.amended_on}",
+                    "Annex A Art. 5.2",
+                )
+            )
+        for m, change in enumerate(amendment.changes):
+            if change.op == "add" and change.path.startswith("/general_list"):
+                out.append(
+                    Problem(
+                        Code.ITEM_ADDED,
+                        f"{here}/changes/{m}",
+                        "no item may be added to the general list once the carnet is issued",
+                        "Annex A Art. 5.3",
+                    )
+                )
+    if carnet.status == CarnetStatus.DRAFT and carnet.signature is not None:
+        out.append(
+            Problem(Code.ORDER, f"{at}/signature", "a draft carnet cannot be signed before it is issued")
+        )
+    return out
+
+
+def signature_valid_on(carnet: Carnet) -> bool:
+    """An amendment voids the holder's signature (eATA practice): only a later signature counts."""
+    if carnet.signature is None:
+        return False
+    last = max((a.amended_on for a in carnet.amendments), default=None)
+    return last is None or carnet.signature.signed_at.date() >= last

@@ -1,0 +1,34 @@
+"""Where each item of the general list is, after replaying a carnet's committed transactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class Where(StrEnum):
+    HOME = "home"  # in the issuing customs territory
+    PRE_EXPORTED = "pre_exported"  # EU two-step export: declared inland, not yet out
+    EXPORTED = "exported"  # outside the issuing territory, not under any admission
+    ADMITTED = "admitted"  # under temporary admission in a foreign customs territory
+    IN_TRANSIT = "in_transit"  # under a transit (blue voucher) not yet discharged
+    CLOSED = "closed"  # home use, destruction, abandonment, or discharged by replacement
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    item: int
+    where: Where
+    territory: str | None = None  # customs territory (EU counts once)
+    country: str | None = None  # member state or country of the last office
+    since: date | None = None
+    under: str | None = None  # transaction id that put the item here
+    deadline: date | None = None  # re-export / transit / re-import final date
+    office_of_destination: str | None = None
+    seals: tuple[str, ...] = ()
+    closed_by: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.where in (Where.ADMITTED, Where.IN_TRANSIT)

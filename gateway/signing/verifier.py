@@ -1,0 +1,225 @@
+"""Verify national answers: X.509 chain to the territory's trust store, strong algorithms only.
+
+Only what signxml returns as signed (``Verified.signed_root``) may be used afterwards; the original tree
+can carry unsigned twins of signed elements (signature wrapping, CVE-2020-5390).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import cryptography.exceptions
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
+from signxml.exceptions import (
+    InvalidCertificate,
+    InvalidDigest,
+    InvalidInput,
+    InvalidSignature,
+    SignXMLException,
+)
+from signxml.util import X509CertChainVerifier
+
+from gateway.errors import Code, Refusal, refuse
+from gateway.signing.trust import TrustStore
+from gateway.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, hardened_parser, parse_xml
+
+__all__ = ["ALLOWED_DIGESTS", "ALLOWED_SIGNATURE_METHODS", "Verified", "Verifier"]
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+
+ALLOWED_SIGNATURE_METHODS: frozenset[SignatureMethod] = frozenset(
+    {
+        SignatureMethod.RSA_SHA256,
+        SignatureMethod.RSA_SHA384,
+        SignatureMethod.RSA_SHA512,
+        SignatureMethod.ECDSA_SHA256,
+        SignatureMethod.ECDSA_SHA384,
+        SignatureMethod.ECDSA_SHA512,
+    }
+)
+ALLOWED_DIGESTS: frozenset[DigestAlgorithm] = frozenset(
+    {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
+)
+_ALLOWED_SIG_URIS = {m.value for m in ALLOWED_SIGNATURE_METHODS}
+_ALLOWED_DIGEST_URIS = {d.value for d in ALLOWED_DIGESTS}
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verified signature: the signed element(s) and who signed them."""
+
+    signed_root: etree._Element
+    signer_subject: str
+    signer_certificate: x509.Certificate
+    signature_algorithm: str
+    signed_roots: tuple[etree._Element, ...] = ()
+
+
+class _StoreChainVerifier(X509CertChainVerifier):
+    """signxml's chain check, fed our in-memory store instead of a CA file (signxml has no CApath)."""
+
+    def __init__(self, trust: TrustStore, **kwargs: object) -> None:
+        super().__init__(ca_pem_file="<trust store>", **kwargs)
+        self._trust = trust
+
+    @property
+    def store(self) -> x509.verification.Store:
+        return self._trust.store
+
+
+class _TrustStoreXMLVerifier(XMLVerifier):
+    def __init__(self, trust: TrustStore) -> None:
+        super().__init__()
+        self._trust = trust
+
+    def get_cert_chain_verifier(self, ca_pem_file, ee_policy, ca_policy):  # type: ignore[no-untyped-def]
+        return _StoreChainVerifier(
+            self._trust,
+            verification_time=self._get_cert_verification_time(),
+            ee_policy=ee_policy,
+            ca_policy=ca_policy,
+        )
+
+
+class Verifier:
+    """Checks enveloped/enveloping XML-DSig signatures against one trust store.
+
+    Thread-safe: signxml's ``XMLVerifier`` keeps per-call state, so each call makes its own.
+    """
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        *,
+        expect_references: int = 1,
+        verification_time: dt.datetime | None = None,
+        location: str = ".//",
+        limits: XmlLimits = DEFAULT_LIMITS,
+    ) -> None:
+        if expect_references < 1:
+            raise ValueError("expect_references must be at least 1")
+        self.trust = trust
+        self.limits = limits
+        self.config = SignatureConfiguration(
+            require_x509=True,
+            location=location,
+            expect_references=expect_references,
+            signature_methods=ALLOWED_SIGNATURE_METHODS,
+            digest_algorithms=ALLOWED_DIGESTS,
+            verification_time=verification_time,
+        )
+
+    def verify(self, data: bytes | etree._Element) -> Verified:
+        root = parse_xml(data, limits=self.limits) if isinstance(data, bytes | bytearray) else data
+        signatures = root.xpath("descendant-or-self::ds:Signature", namespaces={"ds": DS})
+        if not signatures:
+            raise refuse(Code.SIGNATURE_MISSING, element_path(root), "The document carries no XML signature.")
+        _check_algorithms(root)
+        pointer = element_path(signatures[0])
+        try:
+            result = _TrustStoreXMLVerifier(self.trust).verify(
+                root, expect_config=self.config, parser=hardened_parser()
+            )
+        except Refusal:
+            raise
+        except Exception as exc:
+            raise _map_exception(exc, pointer) from None
+        results = result if isinstance(result, list) else [result]
+        roots = tuple(r.signed_xml for r in results)
+        if any(r is None for r in roots):
+            raise refuse(Code.SIGNATURE_INVALID, pointer, "The signed content is not an XML element.")
+        cert = _signer_certificate(results[0].signature_xml, results[0].signature_key)
+        method = results[0].signature_xml.find(f"{{{DS}}}SignedInfo/{{{DS}}}SignatureMethod")
+        return Verified(
+            signed_root=roots[0],  # type: ignore[arg-type]
+            signer_subject=cert.subject.rfc4514_string(),
+            signer_certificate=cert,
+            signature_algorithm=method.get("Algorithm", "") if method is not None else "",
+            signed_roots=roots,  # type: ignore[arg-type]
+        )
+
+
+def _check_algorithms(root: etree._Element) -> None:
+    """Refuse weak or unknown algorithms up front, naming them, before any crypto runs."""
+    ns = {"ds": DS}
+    for el in root.xpath("descendant-or-self::ds:Signature//ds:SignatureMethod", namespaces=ns):
+        uri = el.get("Algorithm", "")
+        if uri not in _ALLOWED_SIG_URIS:
+            raise refuse(
+                Code.WEAK_ALGORITHM,
+                element_path(el),
+                f"The signature uses {_short(uri)}, which the gateway does not accept; use RSA or ECDSA with SHA-256 or stronger.",
+            )
+        if el.find(f"{{{DS}}}HMACOutputLength") is not None:
+            raise refuse(Code.WEAK_ALGORITHM, element_path(el), "Truncated HMAC signatures are not accepted.")
+    for el in root.xpath("descendant-or-self::ds:Signature//ds:DigestMethod", namespaces=ns):
+        uri = el.get("Algorithm", "")
+        if uri not in _ALLOWED_DIGEST_URIS:
+            raise refuse(
+                Code.WEAK_ALGORITHM,
+                element_path(el),
+                f"A reference is digested with {_short(uri)}, which the gateway does not accept; use SHA-256 or stronger.",
+            )
+
+
+def _short(uri: str) -> str:
+    return uri.rsplit("#", 1)[-1] or uri or "no algorithm"
+
+
+def _map_exception(exc: Exception, pointer: str) -> Refusal:
+    # signxml's advice to developers ("Use SignatureConfiguration(...)") means nothing to an officer.
+    text = str(exc).split(". Use SignatureConfiguration", 1)[0]
+    if isinstance(exc, InvalidCertificate):
+        if "expired" in text or "not valid after" in text:
+            why = "The signer's certificate has expired."
+        elif "not yet valid" in text:
+            why = "The signer's certificate is not yet valid."
+        else:
+            why = "The signer's certificate does not lead to a trusted authority for this territory."
+        return refuse(Code.CERT_UNTRUSTED, pointer, f"{why} ({text})")
+    if isinstance(exc, InvalidDigest):
+        return refuse(Code.SIGNATURE_INVALID, pointer, f"The signed content was changed after signing ({text}).")
+    if isinstance(exc, InvalidSignature | cryptography.exceptions.InvalidSignature):
+        return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature value does not match ({text}).")
+    if isinstance(exc, InvalidInput):
+        if "forbidden by configuration" in text or "not supported" in text.lower():
+            return refuse(Code.WEAK_ALGORITHM, pointer, f"The signature uses a construct the gateway does not accept ({text}).")
+        if "X509" in text or "X.509" in text:
+            return refuse(Code.CERT_UNTRUSTED, pointer, f"The signature does not carry a usable certificate ({text}).")
+        if "DTD" in text or "Entities" in text:
+            return refuse(Code.HOSTILE_XML, pointer, text)
+        return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature cannot be accepted ({text}).")
+    if isinstance(exc, ValueError | NotImplementedError) and not isinstance(exc, SignXMLException):
+        # Unknown algorithm URIs surface as enum ValueErrors; unimplemented ones as NotImplementedError.
+        if "Method" in text or "Algorithm" in text or isinstance(exc, NotImplementedError):
+            return refuse(Code.WEAK_ALGORITHM, pointer, f"The signature uses an unsupported algorithm ({text}).")
+    if isinstance(exc, etree.DocumentInvalid):
+        return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature element is malformed ({text}).")
+    if isinstance(exc, etree.XMLSyntaxError):
+        return refuse(Code.SIGNATURE_INVALID, pointer, f"The signed content cannot be read ({text}).")
+    # Fail closed: anything else signxml trips over is a refusal, never an acceptance.
+    return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature could not be checked ({type(exc).__name__}: {text}).")
+
+
+def _signer_certificate(signature: etree._Element, key_pem: bytes) -> x509.Certificate:
+    """The certificate in KeyInfo whose public key signxml actually used."""
+    used = serialization.load_pem_public_key(key_pem)
+    used_der = used.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for el in signature.iterfind(f".//{{{DS}}}X509Certificate"):
+        cert = x509.load_der_x509_certificate(_b64(el.text or ""))
+        der = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if der == used_der:
+            return cert
+    raise refuse(Code.CERT_UNTRUSTED, "/", "The verified key matches no certificate in the signature.")
+
+
+def _b64(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode("".join(text.split()))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the gateway needs on a fresh Debian machine: RabbitMQ (Debian's package) and the
+# Python package with its test extras. Idempotent: quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v rabbitmq-server >/dev/null 2>&1 && [ ! -x /usr/sbin/rabbitmq-server ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q rabbitmq-server >/dev/null
+  else
+    echo "rabbitmq-server is missing: run 'sudo apt-get install -y rabbitmq-server'" >&2
+    exit 1
+  fi
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "as the 'root' user" || true
+python3 -c "import gateway" # fail loudly if the install did not work

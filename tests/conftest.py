@@ -1,0 +1,51 @@
+"""Test-wide guards: no test may reach beyond loopback (zeep's lesson: fail on unplanned network)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EXAMPLES = ROOT / "examples"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback(address: object) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded(real):  # type: ignore[no-untyped-def]
+    def connect(self, address):  # type: ignore[no-untyped-def]
+        if not _loopback(address):
+            raise RuntimeError(f"test tried to reach {address!r} beyond loopback; tests use local servers only")
+        return real(self, address)
+
+    return connect
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only():  # type: ignore[no-untyped-def]
+    socket.socket.connect = _guarded(_real_connect)  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded(_real_connect_ex)  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def example_bytes():  # type: ignore[no-untyped-def]
+    return lambda name: (EXAMPLES / name).read_bytes()
