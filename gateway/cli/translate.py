@@ -1,0 +1,95 @@
+"""``translate`` and ``parse``: a carnet transaction to its national XML, and national XML back to JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.app import app
+from gateway.cli.carnet import read_document
+from gateway.cli.output import EXIT_UNUSABLE, emit_json, report_refusal
+from gateway.errors import Code, Refusal, refuse
+from gateway.messages import declaration_for
+from gateway.model import TransactionKind
+from gateway.translate import from_bytes, to_xml
+from gateway.xmlsafe import serialize
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable errors")]
+Territory = Annotated[
+    str, typer.Option("--territory", "-t", help="ISO country code of the customs territory")
+]
+
+
+def message_id_for(carnet_id: str, transaction_id: str) -> str:
+    """Deterministic message ID: the same transaction always yields the same LRN (idempotent resends)."""
+    digest = hashlib.sha256(f"{carnet_id}|{transaction_id}".encode()).hexdigest()[:18].upper()
+    return f"EATA{digest}"
+
+
+@app.command()
+def translate(
+    file: Annotated[Path, typer.Argument(help="eATA carnet document with its transactions")],
+    territory: Territory,
+    kind: Annotated[
+        TransactionKind | None, typer.Option("--kind", help="First transaction of this kind")
+    ] = None,
+    index: Annotated[int | None, typer.Option("--index", help="Transaction index (0-based)")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Override the territory's dialect")] = None,
+    key: Annotated[Path | None, typer.Option("--sign", help="PEM private key to sign with")] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="PEM certificate of the signing key")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Translate one transaction of FILE into the territory's national XML (XML on stdout)."""
+    territory = territory.upper()
+    doc = read_document(file, as_json)
+    try:
+        idx = _pick(doc, territory, kind, index)
+        message = declaration_for(
+            doc, idx, message_id_for(doc.carnet.carnet_id, doc.transactions[idx].transaction_id)
+        )
+        root = to_xml(message, territory, dialect=dialect)
+        if key is not None:
+            from gateway.signing import Signer, load_signing_key
+
+            root = Signer(load_signing_key(key, cert)).apply(root)
+    except Refusal as r:
+        report_refusal(r, as_json=as_json, exit_code=EXIT_UNUSABLE if r.code == Code.NOT_CONFIGURED else 1)
+    sys.stdout.buffer.write(serialize(root))
+
+
+def _pick(doc, territory: str, kind: TransactionKind | None, index: int | None) -> int:  # type: ignore[no-untyped-def]
+    if index is not None:
+        if not 0 <= index < len(doc.transactions):
+            raise refuse(Code.MISSING, f"/transactions/{index}", "the carnet has no such transaction")
+        return index
+    for i, tx in enumerate(doc.transactions):
+        if tx.territory == territory and (kind is None or tx.kind == kind):
+            return i
+    what = f"{kind.value} " if kind else ""
+    raise refuse(Code.MISSING, "/transactions", f"the carnet has no {what}transaction in {territory}")
+
+
+@app.command()
+def parse(
+    file: Annotated[Path, typer.Argument(help="National XML document (declaration or customs answer)")],
+    territory: Territory,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read a national XML document into eATA JSON (a declaration or a response)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        report_refusal(
+            refuse(Code.UNREADABLE, str(file), f"cannot read the file: {exc.strerror}"),
+            as_json=as_json,
+            exit_code=EXIT_UNUSABLE,
+        )
+    try:
+        message = from_bytes(data, territory.upper())
+    except Refusal as r:
+        report_refusal(r, as_json=as_json)
+    emit_json(message.model_dump(mode="json", exclude_none=True))

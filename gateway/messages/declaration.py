@@ -1,0 +1,140 @@
+"""A customs declaration: one transaction of a carnet, with the carnet facts customs must see."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from gateway.errors import Code, refuse
+from gateway.items import parse_items
+from gateway.model import Annex, CarnetDocument, Party, TransactionKind, Transit, TransportMode
+from gateway.model.carnet import Measure
+from gateway.model.common import (
+    CarnetId,
+    Code8,
+    CountryCode,
+    CurrencyCode,
+    Money,
+    OfficeRef,
+    ShortText,
+    StrictModel,
+    Text,
+)
+
+MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,22}$")]
+
+
+class Trader(StrictModel):
+    """A party as national declarations carry it: one name, one address line, one identifier (EORI)."""
+
+    name: ShortText
+    street: ShortText
+    city: ShortText
+    postcode: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 -]{1,9}$")] | None = None
+    country: CountryCode
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,17}$")] | None = None
+
+    @classmethod
+    def of(cls, party: Party) -> Trader:
+        ident = next((i.value for i in party.identifiers if i.scheme == "EORI"), None) or next(
+            (i.value for i in party.identifiers), None
+        )
+        return cls(
+            name=party.name[:70],
+            street=party.address.street[:70],
+            city=party.address.city,
+            postcode=party.address.postcode,
+            country=party.address.country,
+            id=ident[:17] if ident else None,
+        )
+
+
+class DeclaredItem(StrictModel):
+    """A general-list line as declared on a voucher: the same item number as the general list."""
+
+    item_number: Annotated[int, Field(ge=1, le=99999)]
+    description: Text
+    marks_and_numbers: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    pieces: Annotated[int, Field(ge=1, le=99999999)]
+    weight_or_volume: Measure | None = None
+    value: Money
+    origin: CountryCode | None = None
+
+
+class Declaration(StrictModel):
+    message_id: MessageId = Field(description="Unique per message (LRN / functional reference)")
+    carnet_id: CarnetId
+    transaction_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,35}$")]
+    transaction_code: Code8
+    kind: TransactionKind
+    office: OfficeRef
+    date: date
+    holder: Trader
+    representative: Trader | None = None
+    issuing_association: ShortText
+    issuing_country: CountryCode
+    valid_until: date
+    annex: Annex
+    intended_use: Text
+    currency: CurrencyCode
+    transport_mode: TransportMode | None = None
+    intended_place_of_use: Text | None = None
+    not_processed_abroad: bool | None = None
+    transit: Transit | None = None
+    items: tuple[DeclaredItem, ...] = Field(min_length=1)
+
+    @property
+    def territory(self) -> str:
+        """The country whose customs office receives the declaration."""
+        return self.office[:2]
+
+
+def declaration_for(
+    doc: CarnetDocument, index: int, message_id: str, transport_mode: TransportMode | None = None
+) -> Declaration:
+    """Project transaction ``index`` of a carnet document into the declaration customs receive."""
+    c = doc.carnet
+    try:
+        tx = doc.transactions[index]
+    except IndexError:
+        raise refuse(Code.MISSING, f"/transactions/{index}", "the carnet has no such transaction") from None
+    numbers = parse_items(tx.items, c.items_by_number.keys(), at=f"/transactions/{index}/items")
+    if transport_mode is None and tx.travel_id:
+        travel = next((t for t in doc.travels if t.travel_id == tx.travel_id), None)
+        transport_mode = travel.transport_mode if travel else None
+    rep = next((r for r in c.representatives), None)
+    return Declaration(
+        message_id=message_id,
+        carnet_id=c.carnet_id,
+        transaction_id=tx.transaction_id,
+        transaction_code=tx.transaction_code,
+        kind=tx.kind,
+        office=tx.office,
+        date=tx.date,
+        holder=Trader.of(c.holder),
+        representative=Trader.of(rep) if rep else None,
+        issuing_association=c.issuing_association.name[:70],
+        issuing_country=c.issuing_country,
+        valid_until=c.valid_until,
+        annex=c.annex,
+        intended_use=c.intended_use,
+        currency=c.currency,
+        transport_mode=transport_mode,
+        intended_place_of_use=tx.intended_place_of_use,
+        not_processed_abroad=tx.not_processed_abroad,
+        transit=tx.transit,
+        items=tuple(
+            DeclaredItem(
+                item_number=i.item_number,
+                description=i.description,
+                marks_and_numbers=i.marks_and_numbers or None,
+                pieces=i.pieces,
+                weight_or_volume=i.weight_or_volume,
+                value=i.value,
+                origin=i.origin,
+            )
+            for i in (c.items_by_number[n] for n in numbers)
+        ),
+    )

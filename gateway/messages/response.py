@@ -1,0 +1,36 @@
+"""Customs' answer to a declaration: an endorsement (commit) or a rejection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from gateway.messages.declaration import MessageId
+from gateway.model import Endorsement, Rejection, TransactionKind
+from gateway.model.common import CarnetId, StrictModel
+
+
+class Response(StrictModel):
+    message_id: MessageId
+    in_reply_to: MessageId
+    carnet_id: CarnetId
+    transaction_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,35}$")]
+    kind: TransactionKind = Field(description="Kind of the declaration answered")
+    endorsement: Endorsement | None = None
+    rejection: Rejection | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_answer(self) -> Response:
+        if (self.endorsement is None) == (self.rejection is None):
+            raise ValueError("a response carries either an endorsement or a rejection")
+        return self
+
+    @property
+    def territory(self) -> str:
+        answer = self.endorsement or self.rejection
+        return answer.office[:2]  # type: ignore[union-attr]
+
+    @property
+    def committed(self) -> bool:
+        return self.endorsement is not None

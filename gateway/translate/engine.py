@@ -1,0 +1,208 @@
+"""One engine runs a mapping both ways: a JSON-mode dict → lxml tree, and the tree → the same dict.
+
+Linear in the size of the message: each rule visits its own elements once; the hot path walks dicts
+directly (JMESPath is kept for ``when`` conditions, which stay at block level).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from gateway.errors import Code, Problem, Refusal, refuse
+from gateway.translate.mapping import Mapping, Rule, codes_for, reverse_codes, substitute
+
+_Element = etree._Element
+
+
+def _walk(data: Any, keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(k)
+    return data
+
+
+def _qualify(local: str, default_ns: str | None, nsmap: dict[str | None, str]) -> str:
+    prefix, sep, name = local.partition(":")
+    if sep:
+        return f"{{{nsmap[prefix]}}}{name}"
+    return f"{{{default_ns}}}{local}" if default_ns else local
+
+
+class _Out:
+    def __init__(self, m: Mapping, territory: str, params: dict[str, Any], root: dict[str, Any]):
+        self.m = m
+        self.territory = territory
+        self.params = params
+        self.root = root
+        self.tags: dict[str, str] = {}
+
+    def tag(self, local: str) -> str:
+        t = self.tags.get(local)
+        if t is None:
+            t = self.tags[local] = _qualify(local, self.m.child_ns, self.m.nsmap)
+        return t
+
+    def parent_for(self, el: _Element, path: tuple[str, ...]) -> _Element:
+        for seg in path:
+            tag = self.tag(seg)
+            last = el[-1] if len(el) else None
+            if last is not None and last.tag == tag:
+                el = last
+            else:
+                found = None
+                for child in reversed(el):
+                    if child.tag == tag:
+                        found = child
+                        break
+                el = found if found is not None else etree.SubElement(el, tag)
+        return el
+
+    def run(self, rules: tuple[Rule, ...], scope: Any, el: _Element, at: str) -> None:
+        for r in rules:
+            if r.when is not None and not r.when.search(scope):
+                continue
+            if r.kind == "field":
+                self.field(r, scope, el, at)
+            elif r.kind == "const":
+                self.put(el, r.xml, substitute(r.value or "", self.params))
+            elif r.kind == "block":
+                inner = _walk(scope, r.settable) if r.json else scope
+                if inner is None:
+                    continue
+                target = etree.SubElement(self.parent_for(el, r.xml[:-1]), self.tag(r.xml[-1]))
+                self.run(r.rules, inner, target, f"{at}/{r.json.replace('.', '/')}" if r.json else at)
+            else:  # group
+                entries = _walk(scope, r.settable) or ()
+                parent = self.parent_for(el, r.xml[:-1])
+                tag = self.tag(r.xml[-1])
+                base = f"{at}/{r.json.replace('.', '/')}" if r.json else at
+                for i, entry in enumerate(entries):
+                    self.run(r.rules, entry, etree.SubElement(parent, tag), f"{base}/{i}")
+
+    def field(self, r: Rule, scope: Any, el: _Element, at: str) -> None:
+        value = _walk(self.root if r.absolute else scope, r.settable)
+        if value is None:
+            if r.required:
+                where = "/" + "/".join(r.settable) if r.absolute else f"{at}/{'/'.join(r.settable)}"
+                raise refuse(Code.MISSING, where, "this field is required by the national message")
+            return
+        if r.codelist:
+            code = codes_for(r.codelist, self.territory).get(str(value))
+            if code is None:
+                raise refuse(
+                    Code.UNKNOWN_CODE,
+                    f"{at}/{'/'.join(r.settable)}",
+                    f"{value!r} has no code in {r.codelist} for {self.territory}",
+                )
+            value = code
+        self.put(el, r.xml, r.fmt.out(value) if r.fmt else str(value))
+
+    def put(self, el: _Element, path: tuple[str, ...], text: str) -> None:
+        if path[-1].startswith("@"):
+            self.parent_for(el, path[:-1]).set(path[-1][1:], text)
+        else:
+            etree.SubElement(self.parent_for(el, path[:-1]), self.tag(path[-1])).text = text
+
+
+def to_xml(
+    m: Mapping, data: dict[str, Any], territory: str, params: dict[str, Any] | None = None
+) -> _Element:
+    """Build the national XML tree for a JSON-mode message dict."""
+    root = etree.Element(m.root, nsmap=m.nsmap)
+    _Out(m, territory, m.params_for(territory, params), data).run(m.rules, data, root, "")
+    return root
+
+
+class _Back:
+    def __init__(self, m: Mapping, territory: str, params: dict[str, Any], root: dict[str, Any]):
+        self.m = m
+        self.territory = territory
+        self.params = params
+        self.root = root
+        self.paths: dict[tuple[str, ...], str] = {}
+
+    def path(self, segs: tuple[str, ...]) -> str:
+        p = self.paths.get(segs)
+        if p is None:
+            p = self.paths[segs] = "/".join(_qualify(s, self.m.child_ns, self.m.nsmap) for s in segs)
+        return p
+
+    def run(self, rules: tuple[Rule, ...], el: _Element, out: dict[str, Any]) -> None:
+        for r in rules:
+            if r.out_only:
+                continue
+            if r.kind == "field":
+                self.field(r, el, out)
+            elif r.kind == "block":
+                target = self.matching(r, el)
+                if not target:
+                    continue
+                scope: dict[str, Any] = {}
+                self.run(r.rules, target[0], scope)
+                if r.json:
+                    _set(out, r.settable, scope)
+                else:
+                    out.update(_merge(out, scope))
+            elif r.kind == "group":
+                entries = []
+                for child in self.matching(r, el):
+                    entry: dict[str, Any] = {}
+                    self.run(r.rules, child, entry)
+                    entries.append(entry)
+                if entries:
+                    _set(out, r.settable, entries)
+
+    def matching(self, r: Rule, el: _Element) -> list[_Element]:
+        """Elements at a block's path whose constant children match (how twins are told apart)."""
+        found = el.findall(self.path(r.xml))
+        consts = [
+            c for c in r.rules if c.kind == "const" and c.when is None and not c.xml[-1].startswith("@")
+        ]
+        if not consts:
+            return found
+        expected = [(self.path(c.xml), substitute(c.value or "", self.params)) for c in consts]
+        return [f for f in found if all(f.findtext(p) == v for p, v in expected)]
+
+    def field(self, r: Rule, el: _Element, out: dict[str, Any]) -> None:
+        if r.xml[-1].startswith("@"):
+            holder = el.find(self.path(r.xml[:-1])) if len(r.xml) > 1 else el
+            text = holder.get(r.xml[-1][1:]) if holder is not None else None
+        else:
+            text = el.findtext(self.path(r.xml))
+        if text is None:
+            return
+        value: Any = r.fmt.back(text) if r.fmt else text
+        if r.codelist:
+            back = reverse_codes(r.codelist, self.territory)
+            if text not in back:
+                where = el.getroottree().getpath(el) + "/" + "/".join(r.xml)
+                raise Refusal(Problem(Code.UNKNOWN_CODE, where, f"code {text!r} is not in {r.codelist}"))
+            value = back[text]
+        _set(self.root if r.absolute else out, r.settable, value)
+
+
+def _set(out: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    for k in keys[:-1]:
+        out = out.setdefault(k, {})
+    out[keys[-1]] = value
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(a)
+    for k, v in b.items():
+        merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def from_xml(
+    m: Mapping, root: _Element, territory: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read a national XML tree back into the JSON-mode dict the mapping describes."""
+    if root.tag != m.root:
+        raise refuse(Code.SCHEMA, "/", f"expected a {m.root} document, got {root.tag}")
+    out: dict[str, Any] = {}
+    _Back(m, territory, m.params_for(territory, params), out).run(m.rules, root, out)
+    return out

@@ -1,0 +1,65 @@
+"""Value formats a mapping rule can name: each converts a JSON-mode value to XML text and back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    name: str
+    out: Callable[[object], str]
+    back: Callable[[str], object]
+
+
+def _decimal_out(v: object) -> str:
+    d = Decimal(str(v))
+    return format(d, "f")
+
+
+def _date102_back(text: str) -> str:
+    return date(int(text[:4]), int(text[4:6]), int(text[6:8])).isoformat()
+
+
+def _datetime_out(v: object) -> str:
+    # JSON mode gives '2026-10-05T10:01:00Z'; xs:dateTime accepts it as is.
+    return str(v)
+
+
+def _datetime_back(text: str) -> str:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    iso = parsed.isoformat()
+    return iso.replace("+00:00", "Z")
+
+
+def _dt304_out(v: object) -> str:
+    # WCO DateTimeString format 304: CCYYMMDDHHMMSS followed by the zone, e.g. 20261005100100Z
+    parsed = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    zone = "Z" if not parsed.utcoffset() else parsed.strftime("%z")
+    return parsed.strftime("%Y%m%d%H%M%S") + zone
+
+
+def _dt304_back(text: str) -> str:
+    body, zone = text[:14], text[14:] or "Z"
+    parsed = datetime.strptime(body, "%Y%m%d%H%M%S")
+    suffix = "Z" if zone in ("Z", "+0000") else f"{zone[:3]}:{zone[3:]}"
+    return parsed.isoformat() + suffix
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("str", str, str),
+        Format("int", lambda v: str(int(v)), int),  # type: ignore[arg-type]
+        Format("decimal", _decimal_out, lambda t: t),
+        Format("date", str, lambda t: date.fromisoformat(t).isoformat()),
+        Format("date102", lambda v: str(v).replace("-", ""), _date102_back),
+        Format("datetime", _datetime_out, _datetime_back),
+        Format("datetime304", _dt304_out, _dt304_back),
+        Format("bool", lambda v: "true" if v else "false", lambda t: t in ("true", "1")),
+        Format("bool01", lambda v: "1" if v else "0", lambda t: t == "1"),
+    )
+}

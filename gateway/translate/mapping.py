@@ -1,0 +1,168 @@
+"""Declarative mappings: one YAML file per dialect and message, read into frozen rule trees.
+
+A rule pairs a JSON path with an XML path. Going out, the JSON side is a JMESPath expression; coming
+back, it must be a plain dotted path so the engine can set it. Rule kinds:
+
+- field: ``{json, xml, format?, codelist?, when?, required?}``
+- const: ``{xml, value, when?}`` — written out; on the way back it identifies blocks, nothing more
+- block: ``{xml, rules, json?, when?}`` — always a new element; ``json`` scopes its rules to an object
+- group: ``{xml, json, rules}`` — one new element per list entry (goods items)
+
+Values may name territory parameters as ``${name}``; codelists come from ``mappings/codelists``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jmespath
+import yaml
+from jmespath.parser import ParsedResult
+
+from gateway.errors import Code, refuse
+from gateway.resources import data_dir
+from gateway.translate.formats import FORMATS, Format
+
+_PLAIN = re.compile(r"^/?[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+_PARAM = re.compile(r"\$\{([a-z_.]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: str  # field | const | block | group
+    xml: tuple[str, ...]  # path segments; a last segment '@name' is an attribute
+    json: str | None = None
+    getter: ParsedResult | None = None
+    fmt: Format | None = None
+    codelist: str | None = None
+    when: ParsedResult | None = None
+    required: bool = False
+    value: str | None = None
+    rules: tuple[Rule, ...] = ()
+    out_only: bool = False  # derived values (e.g. national procedure codes from the kind)
+
+    @property
+    def absolute(self) -> bool:
+        """A json path starting with '/' reads from the message root, even inside a group."""
+        return bool(self.json and self.json.startswith("/"))
+
+    @property
+    def settable(self) -> tuple[str, ...]:
+        return tuple(self.json.lstrip("/").split(".")) if self.json else ()
+
+
+@dataclass(frozen=True)
+class Mapping:
+    dialect: str
+    message: str
+    root: str  # Clark notation {ns}Local
+    child_ns: str | None  # namespace of descendants; None for unqualified locals (NCTS)
+    nsmap: dict[str | None, str]
+    model: str  # "declaration" | "response"
+    kinds: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    params: dict[str, Any] = field(default_factory=dict)  # defaults; territories override
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    xsd: str | None = None  # profile XSD, relative to xsd/
+
+    def params_for(self, territory: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        merged = {**self.params, **self.overrides.get(territory, {})}
+        return {**merged, **(extra or {})}
+
+
+def _rule(raw: dict[str, Any], where: str) -> Rule:
+    xml = tuple(s for s in str(raw["xml"]).split("/") if s)
+    when = jmespath.compile(raw["when"]) if "when" in raw else None
+    if "value" in raw:
+        return Rule("const", xml, value=str(raw["value"]), when=when)
+    children = tuple(_rule(r, f"{where}/{i}") for i, r in enumerate(raw.get("rules", ())))
+    path = raw.get("json")
+    if path is not None and not _PLAIN.match(path):
+        raise ValueError(f"{where}: json path {path!r} must be a plain dotted path to map both ways")
+    if "group" in raw or raw.get("kind") == "group":
+        return Rule("group", xml, json=raw.get("group", path), rules=children, when=when)
+    if children:
+        return Rule("block", xml, json=path, rules=children, when=when)
+    if path is None:
+        raise ValueError(f"{where}: a field needs a json path")
+    fmt = FORMATS[raw.get("format", "str")]
+    return Rule(
+        "field",
+        xml,
+        json=path,
+        getter=jmespath.compile(path.lstrip("/")),
+        fmt=fmt,
+        codelist=raw.get("codelist"),
+        when=when,
+        required=bool(raw.get("required", False)),
+        out_only=raw.get("direction") == "out",
+    )
+
+
+def load_mapping(path: Path) -> Mapping:
+    raw = yaml.safe_load(path.read_text())
+    nsmap = {(None if k in ("", "default") else k): v for k, v in (raw.get("namespaces") or {}).items()}
+    return Mapping(
+        dialect=raw["dialect"],
+        message=raw["message"],
+        root=raw["root"],
+        child_ns=raw.get("child_namespace"),
+        nsmap=nsmap,
+        model=raw["model"],
+        kinds=tuple(raw.get("kinds", ())),
+        rules=tuple(_rule(r, f"{path.name}/rules/{i}") for i, r in enumerate(raw["rules"])),
+        params=raw.get("params") or {},
+        overrides=raw.get("overrides") or {},
+        xsd=raw.get("xsd"),
+    )
+
+
+@cache
+def mapping(dialect: str, message: str) -> Mapping:
+    path = data_dir("mappings") / dialect / f"{message}.yaml"
+    if not path.is_file():
+        raise refuse(Code.NOT_CONFIGURED, "", f"no mapping for message {message!r} in dialect {dialect!r}")
+    return load_mapping(path)
+
+
+def mappings_of(dialect: str) -> list[str]:
+    return sorted(p.stem for p in (data_dir("mappings") / dialect).glob("*.yaml"))
+
+
+@cache
+def codelist(name: str) -> dict[str, dict[str, str]]:
+    """A bidirectional code list: ``{territory|default: {json value: xml code}}`` (injective)."""
+    file, _, section = name.partition(".")
+    raw = yaml.safe_load((data_dir("mappings") / "codelists" / f"{file}.yaml").read_text())
+    table = raw["mappings"][section] if section else raw["mappings"]
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in table.items()}
+
+
+def codes_for(name: str, territory: str) -> dict[str, str]:
+    table = codelist(name)
+    return {**table.get("default", {}), **table.get(territory, {})}
+
+
+@cache
+def reverse_codes(name: str, territory: str) -> dict[str, str]:
+    codes = codes_for(name, territory)
+    back = {v: k for k, v in codes.items()}
+    if len(back) != len(codes):
+        raise ValueError(f"code list {name} maps two values to one code for {territory}; it cannot map back")
+    return back
+
+
+def substitute(text: str, params: dict[str, Any]) -> str:
+    def one(m: re.Match[str]) -> str:
+        value: Any = params
+        for part in m.group(1).split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            raise refuse(Code.NOT_CONFIGURED, "", f"territory parameter {m.group(1)!r} is not configured")
+        return str(value)
+
+    return _PARAM.sub(one, text)
