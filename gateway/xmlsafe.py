@@ -42,7 +42,11 @@ class XmlLimits:
     max_elements: int | None = 200_000
 
     def __post_init__(self) -> None:
-        if self.max_bytes < 1 or self.max_depth < 1 or (self.max_elements is not None and self.max_elements < 1):
+        if (
+            self.max_bytes < 1
+            or self.max_depth < 1
+            or (self.max_elements is not None and self.max_elements < 1)
+        ):
             raise ValueError("XmlLimits values must be positive")
 
 
@@ -120,13 +124,18 @@ def element_path(el: etree._Element) -> str:
 
 # ---------------------------------------------------------------------------------------------- internals
 
+
 def _prolog_text(data: bytes) -> bytes:
     """The document as ASCII-compatible bytes for the prolog scan (UTF-16 decoded, UTF-32 refused)."""
     head = data[:4]
     if head.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\x00<", b"<\x00\x00\x00")):
         raise refuse(Code.UNREADABLE, "/", "The XML document uses UTF-32, which the gateway does not accept.")
     if head.startswith((b"\xfe\xff", b"\xff\xfe", b"\x00<", b"<\x00")):
-        encoding = "utf-16" if head[:2] in (b"\xfe\xff", b"\xff\xfe") else ("utf-16-be" if head[0] == 0 else "utf-16-le")
+        encoding = (
+            "utf-16"
+            if head[:2] in (b"\xfe\xff", b"\xff\xfe")
+            else ("utf-16-be" if head[0] == 0 else "utf-16-le")
+        )
         try:
             return data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError:
@@ -169,7 +178,7 @@ def _check_prolog(data: bytes) -> None:
 
 def _syntax_refusal(exc: etree.XMLSyntaxError) -> Refusal:
     msg = (exc.msg or str(exc)).strip()
-    line, column = (exc.position if exc.position else (exc.lineno or 0, 0))
+    line, column = exc.position if exc.position else (exc.lineno or 0, 0)
     lowered = msg.lower()
     if "depth" in lowered or "huge" in lowered:
         return refuse(
@@ -215,4 +224,6 @@ def _check_tree(root: etree._Element, limits: XmlLimits) -> None:
             )
     # Defence in depth: an entity reference node can only exist if a DTD slipped through.
     for _ in root.iter(etree.Entity):
-        raise refuse(Code.HOSTILE_XML, "/", "The XML document contains entity references, which are not accepted.")
+        raise refuse(
+            Code.HOSTILE_XML, "/", "The XML document contains entity references, which are not accepted."
+        )

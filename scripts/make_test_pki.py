@@ -59,7 +59,9 @@ def _new_key(algorithm: str) -> PrivateKey:
 
 def _write_key(path: Path, key: PrivateKey) -> None:
     path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     path.chmod(0o600)
 
@@ -78,7 +80,7 @@ def _ca(now: dt.datetime) -> tuple[PrivateKey, x509.Certificate]:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=365))  # covers the expired party's whole validity
         .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
@@ -167,17 +169,38 @@ def make_test_pki(
             raise ValueError(f"unusable party name: {name!r}")
         algorithm = "rsa" if name in rsa_set else "ecdsa"
         key = _new_key(algorithm)
-        cert = _leaf(f"{name} (TEST)", key, ca_key, ca_cert.subject, now - dt.timedelta(days=1), now + dt.timedelta(days=365))
+        cert = _leaf(
+            f"{name} (TEST)",
+            key,
+            ca_key,
+            ca_cert.subject,
+            now - dt.timedelta(days=1),
+            now + dt.timedelta(days=365),
+        )
         parties[name] = _save(out, name, key, cert, algorithm)
 
     # Expired: issued by the trusted CA, validity ended yesterday.
     key = _new_key("ecdsa")
-    cert = _leaf("expired (TEST)", key, ca_key, ca_cert.subject, now - dt.timedelta(days=30), now - dt.timedelta(days=1))
+    cert = _leaf(
+        "expired (TEST)",
+        key,
+        ca_key,
+        ca_cert.subject,
+        now - dt.timedelta(days=30),
+        now - dt.timedelta(days=1),
+    )
     parties["expired"] = _save(out, "expired", key, cert, "ecdsa")
 
     # Untrusted: self-signed, no path to the CA.
     key = _new_key("ecdsa")
-    cert = _leaf("untrusted (TEST)", key, key, _name("untrusted (TEST)"), now - dt.timedelta(days=1), now + dt.timedelta(days=365))
+    cert = _leaf(
+        "untrusted (TEST)",
+        key,
+        key,
+        _name("untrusted (TEST)"),
+        now - dt.timedelta(days=1),
+        now + dt.timedelta(days=365),
+    )
     parties["untrusted"] = _save(out, "untrusted", key, cert, "ecdsa")
     return parties
 

@@ -63,7 +63,14 @@ def sign(
     except Refusal as refusal:
         report_refusal(refusal, as_json=as_json)
     if as_json:
-        emit_json({"signed": True, "algorithm": signer.algorithm, "signer": signing_key.subject, "xml": signed.decode()})
+        emit_json(
+            {
+                "signed": True,
+                "algorithm": signer.algorithm,
+                "signer": signing_key.subject,
+                "xml": signed.decode(),
+            }
+        )
     else:
         sys.stdout.buffer.write(signed)
         sys.stdout.buffer.flush()
@@ -72,11 +79,15 @@ def sign(
 @app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="Signed XML document.")],
-    trust: Annotated[Path, typer.Option("--trust", help="Directory (or PEM file) of trusted CA certificates.")],
+    trust: Annotated[
+        Path, typer.Option("--trust", help="Directory (or PEM file) of trusted CA certificates.")
+    ],
     at: Annotated[
         str | None, typer.Option("--at", help="Check certificate validity at this ISO time instead of now.")
     ] = None,
-    references: Annotated[int, typer.Option("--references", help="Number of signed references expected.")] = 1,
+    references: Annotated[
+        int, typer.Option("--references", help="Number of signed references expected.")
+    ] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify FILE's signature against the trust store; exit 0 if valid, 1 if refused, 2 if unusable."""
@@ -87,7 +98,9 @@ def verify(
         err_console.print(f"--at is not an ISO date-time: {at}")
         raise typer.Exit(EXIT_UNUSABLE) from None
     try:
-        verifier = Verifier(TrustStore.from_paths(trust), expect_references=references, verification_time=when)
+        verifier = Verifier(
+            TrustStore.from_paths(trust), expect_references=references, verification_time=when
+        )
     except Refusal as refusal:
         report_refusal(refusal, as_json=as_json, exit_code=EXIT_UNUSABLE)
     try:
@@ -106,4 +119,6 @@ def verify(
             }
         )
     else:
-        typer.echo(f"valid {algorithm} signature by {verified.signer_subject} over {verified.signed_root.tag}")
+        typer.echo(
+            f"valid {algorithm} signature by {verified.signer_subject} over {verified.signed_root.tag}"
+        )

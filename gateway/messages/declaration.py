@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -10,7 +11,7 @@ from pydantic import Field, StringConstraints
 from gateway.errors import Code, refuse
 from gateway.items import parse_items
 from gateway.model import Annex, CarnetDocument, Party, TransactionKind, Transit, TransportMode
-from gateway.model.carnet import Measure
+from gateway.model.carnet import Measure, MeasureUnit
 from gateway.model.common import (
     CarnetId,
     Code8,
@@ -58,7 +59,9 @@ class DeclaredItem(StrictModel):
     description: Text
     marks_and_numbers: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
     pieces: Annotated[int, Field(ge=1, le=99999999)]
-    weight_or_volume: Measure | None = None
+    gross_mass: Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=6)] | None = Field(
+        default=None, description="Kilograms; customs declarations carry mass, not volume"
+    )
     value: Money
     origin: CountryCode | None = None
 
@@ -89,6 +92,16 @@ class Declaration(StrictModel):
     def territory(self) -> str:
         """The country whose customs office receives the declaration."""
         return self.office[:2]
+
+
+_TO_KG = {MeasureUnit.KG: Decimal(1), MeasureUnit.G: Decimal("0.001"), MeasureUnit.T: Decimal(1000)}
+
+
+def kilograms(measure: Measure | None) -> Decimal | None:
+    """Column 4 as customs declare it: mass in kg; a volume has no mass to declare (None)."""
+    if measure is None or measure.unit not in _TO_KG:
+        return None
+    return (measure.value * _TO_KG[measure.unit]).normalize()
 
 
 def declaration_for(
@@ -131,7 +144,7 @@ def declaration_for(
                 description=i.description,
                 marks_and_numbers=i.marks_and_numbers or None,
                 pieces=i.pieces,
-                weight_or_volume=i.weight_or_volume,
+                gross_mass=kilograms(i.weight_or_volume),
                 value=i.value,
                 origin=i.origin,
             )

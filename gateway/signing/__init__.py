@@ -1,9 +1,9 @@
 """XML-DSig for the gateway: sign outbound messages, verify national answers.
 
-    key = load_signing_key("gateway.key.pem", "gateway.cert.pem")   # once per process
-    signed = Signer(key).apply(root)
-    verified = Verifier(TrustStore.from_paths("trust/GB")).verify(answer_bytes)
-    use(verified.signed_root)                                       # never the original tree
+key = load_signing_key("gateway.key.pem", "gateway.cert.pem")   # once per process
+signed = Signer(key).apply(root)
+verified = Verifier(TrustStore.from_paths("trust/GB")).verify(answer_bytes)
+use(verified.signed_root)                                       # never the original tree
 """
 
 from gateway.signing.keys import SigningKey, load_signing_key

@@ -64,7 +64,9 @@ def load_signing_key(
     try:
         key = serialization.load_pem_private_key(data, password=secret)
     except (ValueError, TypeError) as exc:
-        raise refuse(Code.NOT_CONFIGURED, "/", f"The signing key {key_path} could not be loaded: {exc}") from None
+        raise refuse(
+            Code.NOT_CONFIGURED, "/", f"The signing key {key_path} could not be loaded: {exc}"
+        ) from None
     cert_data = _read(cert_path, "certificate") if cert_path is not None else data
     try:
         certs = x509.load_pem_x509_certificates(cert_data)
@@ -79,14 +81,18 @@ def _read(path: str | Path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise refuse(Code.NOT_CONFIGURED, "/", f"The {what} file {path} cannot be read: {exc.strerror}.") from None
+        raise refuse(
+            Code.NOT_CONFIGURED, "/", f"The {what} file {path} cannot be read: {exc.strerror}."
+        ) from None
 
 
 def _from_pkcs12(data: bytes, password: bytes | None, path: str | Path) -> SigningKey:
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
     except (ValueError, TypeError) as exc:
-        raise refuse(Code.NOT_CONFIGURED, "/", f"The PKCS#12 file {path} could not be opened: {exc}") from None
+        raise refuse(
+            Code.NOT_CONFIGURED, "/", f"The PKCS#12 file {path} could not be opened: {exc}"
+        ) from None
     if key is None or cert is None:
         raise refuse(Code.NOT_CONFIGURED, "/", f"The PKCS#12 file {path} lacks a private key or certificate.")
     return _assemble(key, [cert, *extra], path)

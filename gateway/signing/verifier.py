@@ -6,6 +6,8 @@ can carry unsigned twins of signed elements (signature wrapping, CVE-2020-5390).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from dataclasses import dataclass
 
@@ -44,13 +46,15 @@ ALLOWED_SIGNATURE_METHODS: frozenset[SignatureMethod] = frozenset(
 ALLOWED_DIGESTS: frozenset[DigestAlgorithm] = frozenset(
     {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
 )
-_ALLOWED_SIG_URIS = {m.value for m in ALLOWED_SIGNATURE_METHODS}
-_ALLOWED_DIGEST_URIS = {d.value for d in ALLOWED_DIGESTS}
 
 
 @dataclass(frozen=True)
 class Verified:
-    """A verified signature: the signed element(s) and who signed them."""
+    """A verified signature: the signed element(s) and who signed them.
+
+    ``signed_root`` is signxml's re-parsed, canonicalised copy of what the first Reference covered (the only
+    tree callers may use); ``signed_roots`` holds one per Reference when more than one is expected.
+    """
 
     signed_root: etree._Element
     signer_subject: str
@@ -99,7 +103,11 @@ class Verifier:
         verification_time: dt.datetime | None = None,
         location: str = ".//",
         limits: XmlLimits = DEFAULT_LIMITS,
+        signature_methods: frozenset[SignatureMethod] = ALLOWED_SIGNATURE_METHODS,
+        digest_algorithms: frozenset[DigestAlgorithm] = ALLOWED_DIGESTS,
     ) -> None:
+        """``signature_methods``/``digest_algorithms`` widen the policy only for explicit interop tests;
+        the gateway itself always runs with the defaults (SHA-256 or stronger, RSA or ECDSA)."""
         if expect_references < 1:
             raise ValueError("expect_references must be at least 1")
         self.trust = trust
@@ -108,8 +116,8 @@ class Verifier:
             require_x509=True,
             location=location,
             expect_references=expect_references,
-            signature_methods=ALLOWED_SIGNATURE_METHODS,
-            digest_algorithms=ALLOWED_DIGESTS,
+            signature_methods=signature_methods,
+            digest_algorithms=digest_algorithms,
             verification_time=verification_time,
         )
 
@@ -118,11 +126,12 @@ class Verifier:
         signatures = root.xpath("descendant-or-self::ds:Signature", namespaces={"ds": DS})
         if not signatures:
             raise refuse(Code.SIGNATURE_MISSING, element_path(root), "The document carries no XML signature.")
-        _check_algorithms(root)
+        _check_algorithms(root, self.config.signature_methods, self.config.digest_algorithms)
         pointer = element_path(signatures[0])
+        pinned = self._pinned_signer(signatures[0])
         try:
             result = _TrustStoreXMLVerifier(self.trust).verify(
-                root, expect_config=self.config, parser=hardened_parser()
+                root, x509_cert=pinned, expect_config=self.config, parser=hardened_parser()
             )
         except Refusal:
             raise
@@ -142,13 +151,31 @@ class Verifier:
             signed_roots=roots,  # type: ignore[arg-type]
         )
 
+    def _pinned_signer(self, signature: etree._Element) -> x509.Certificate | None:
+        """A signer certificate that is itself in the trust store is used as given (no chain building)."""
+        first = signature.find(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate")
+        if first is None or not (first.text or "").strip():
+            return None
+        try:
+            return self.trust.pinned(_b64(first.text or ""))
+        except (ValueError, binascii.Error):
+            return None  # not base64: signxml refuses it with a proper message
 
-def _check_algorithms(root: etree._Element) -> None:
-    """Refuse weak or unknown algorithms up front, naming them, before any crypto runs."""
+
+def _check_algorithms(
+    root: etree._Element, methods: frozenset[SignatureMethod], digests: frozenset[DigestAlgorithm]
+) -> None:
+    """Refuse weak or unknown algorithms up front, naming them, before any crypto runs.
+
+    Only what XML-DSig core signs with is checked (SignedInfo's SignatureMethod and its References'
+    DigestMethod); digests inside XAdES properties are data to us, not our trust decision.
+    """
     ns = {"ds": DS}
-    for el in root.xpath("descendant-or-self::ds:Signature//ds:SignatureMethod", namespaces=ns):
+    allowed_methods = {m.value for m in methods}
+    allowed_digests = {d.value for d in digests}
+    for el in root.xpath("descendant-or-self::ds:Signature/ds:SignedInfo/ds:SignatureMethod", namespaces=ns):
         uri = el.get("Algorithm", "")
-        if uri not in _ALLOWED_SIG_URIS:
+        if uri not in allowed_methods:
             raise refuse(
                 Code.WEAK_ALGORITHM,
                 element_path(el),
@@ -156,9 +183,11 @@ def _check_algorithms(root: etree._Element) -> None:
             )
         if el.find(f"{{{DS}}}HMACOutputLength") is not None:
             raise refuse(Code.WEAK_ALGORITHM, element_path(el), "Truncated HMAC signatures are not accepted.")
-    for el in root.xpath("descendant-or-self::ds:Signature//ds:DigestMethod", namespaces=ns):
+    for el in root.xpath(
+        "descendant-or-self::ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestMethod", namespaces=ns
+    ):
         uri = el.get("Algorithm", "")
-        if uri not in _ALLOWED_DIGEST_URIS:
+        if uri not in allowed_digests:
             raise refuse(
                 Code.WEAK_ALGORITHM,
                 element_path(el),
@@ -182,27 +211,40 @@ def _map_exception(exc: Exception, pointer: str) -> Refusal:
             why = "The signer's certificate does not lead to a trusted authority for this territory."
         return refuse(Code.CERT_UNTRUSTED, pointer, f"{why} ({text})")
     if isinstance(exc, InvalidDigest):
-        return refuse(Code.SIGNATURE_INVALID, pointer, f"The signed content was changed after signing ({text}).")
+        return refuse(
+            Code.SIGNATURE_INVALID, pointer, f"The signed content was changed after signing ({text})."
+        )
     if isinstance(exc, InvalidSignature | cryptography.exceptions.InvalidSignature):
         return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature value does not match ({text}).")
     if isinstance(exc, InvalidInput):
         if "forbidden by configuration" in text or "not supported" in text.lower():
-            return refuse(Code.WEAK_ALGORITHM, pointer, f"The signature uses a construct the gateway does not accept ({text}).")
+            return refuse(
+                Code.WEAK_ALGORITHM,
+                pointer,
+                f"The signature uses a construct the gateway does not accept ({text}).",
+            )
         if "X509" in text or "X.509" in text:
-            return refuse(Code.CERT_UNTRUSTED, pointer, f"The signature does not carry a usable certificate ({text}).")
+            return refuse(
+                Code.CERT_UNTRUSTED, pointer, f"The signature does not carry a usable certificate ({text})."
+            )
         if "DTD" in text or "Entities" in text:
             return refuse(Code.HOSTILE_XML, pointer, text)
         return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature cannot be accepted ({text}).")
-    if isinstance(exc, ValueError | NotImplementedError) and not isinstance(exc, SignXMLException):
-        # Unknown algorithm URIs surface as enum ValueErrors; unimplemented ones as NotImplementedError.
-        if "Method" in text or "Algorithm" in text or isinstance(exc, NotImplementedError):
-            return refuse(Code.WEAK_ALGORITHM, pointer, f"The signature uses an unsupported algorithm ({text}).")
+    # Unknown algorithm URIs surface as enum ValueErrors; unimplemented ones as NotImplementedError.
+    if (
+        isinstance(exc, ValueError | NotImplementedError)
+        and not isinstance(exc, SignXMLException)
+        and ("Method" in text or "Algorithm" in text or isinstance(exc, NotImplementedError))
+    ):
+        return refuse(Code.WEAK_ALGORITHM, pointer, f"The signature uses an unsupported algorithm ({text}).")
     if isinstance(exc, etree.DocumentInvalid):
         return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature element is malformed ({text}).")
     if isinstance(exc, etree.XMLSyntaxError):
         return refuse(Code.SIGNATURE_INVALID, pointer, f"The signed content cannot be read ({text}).")
     # Fail closed: anything else signxml trips over is a refusal, never an acceptance.
-    return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature could not be checked ({type(exc).__name__}: {text}).")
+    return refuse(
+        Code.SIGNATURE_INVALID, pointer, f"The signature could not be checked ({type(exc).__name__}: {text})."
+    )
 
 
 def _signer_certificate(signature: etree._Element, key_pem: bytes) -> x509.Certificate:
@@ -220,6 +262,4 @@ def _signer_certificate(signature: etree._Element, key_pem: bytes) -> x509.Certi
 
 
 def _b64(text: str) -> bytes:
-    import base64
-
-    return base64.b64decode("".join(text.split()))
+    return base64.b64decode("".join(text.split()), validate=True)

@@ -78,7 +78,12 @@ def to_xml(
 ) -> etree._Element:
     """Build the national document for ``message`` and check it against the dialect's XSD profile."""
     m = mapping_for(message, dialect)
-    root = engine.to_xml(m, message.model_dump(mode="json", exclude_none=True), territory, params)
+    root = engine.to_xml(
+        m,
+        message.model_dump(mode="json", exclude_none=True),
+        territory,
+        {"territory": territory, **(params or {})},
+    )
     if m.xsd:
         schemas.validate(schemas.profile(m.xsd), root)
     return root

@@ -6,6 +6,7 @@ directly (JMESPath is kept for ``when`` conditions, which stay at block level).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -17,6 +18,8 @@ _Element = etree._Element
 
 
 def _walk(data: Any, keys: tuple[str, ...]) -> Any:
+    if keys == (".",):
+        return data
     for k in keys:
         if not isinstance(data, dict):
             return None
@@ -38,6 +41,7 @@ class _Out:
         self.params = params
         self.root = root
         self.tags: dict[str, str] = {}
+        self.index = 0  # position inside the innermost group, for ${index}
 
     def tag(self, local: str) -> str:
         t = self.tags.get(local)
@@ -67,7 +71,12 @@ class _Out:
             if r.kind == "field":
                 self.field(r, scope, el, at)
             elif r.kind == "const":
-                self.put(el, r.xml, substitute(r.value or "", self.params))
+                value = r.value or ""
+                if "${index}" in value:
+                    value = value.replace("${index}", str(self.index))
+                self.put(el, r.xml, substitute(value, self.params))
+            elif r.kind == "derived":
+                self.derived(r, scope, el)
             elif r.kind == "block":
                 inner = _walk(scope, r.settable) if r.json else scope
                 if inner is None:
@@ -79,8 +88,11 @@ class _Out:
                 parent = self.parent_for(el, r.xml[:-1])
                 tag = self.tag(r.xml[-1])
                 base = f"{at}/{r.json.replace('.', '/')}" if r.json else at
+                outer = self.index
                 for i, entry in enumerate(entries):
+                    self.index = i + 1
                     self.run(r.rules, entry, etree.SubElement(parent, tag), f"{base}/{i}")
+                self.index = outer
 
     def field(self, r: Rule, scope: Any, el: _Element, at: str) -> None:
         value = _walk(self.root if r.absolute else scope, r.settable)
@@ -99,6 +111,16 @@ class _Out:
                 )
             value = code
         self.put(el, r.xml, r.fmt.out(value) if r.fmt else str(value))
+
+    def derived(self, r: Rule, scope: Any, el: _Element) -> None:
+        keys = r.settable
+        if r.value == "count":
+            entries = _walk(self.root if r.absolute else scope, keys) or ()
+            self.put(el, r.xml, str(len(entries)))
+            return
+        entries = _walk(self.root if r.absolute else scope, keys[:-1]) or ()
+        total = sum((Decimal(str(e[keys[-1]])) for e in entries if e.get(keys[-1]) is not None), Decimal(0))
+        self.put(el, r.xml, format(total.normalize(), "f"))
 
     def put(self, el: _Element, path: tuple[str, ...], text: str) -> None:
         if path[-1].startswith("@"):
@@ -143,7 +165,8 @@ class _Back:
                 scope: dict[str, Any] = {}
                 self.run(r.rules, target[0], scope)
                 if r.json:
-                    _set(out, r.settable, scope)
+                    existing = _walk(out, r.settable)
+                    _set(out, r.settable, _merge(existing, scope) if isinstance(existing, dict) else scope)
                 else:
                     out.update(_merge(out, scope))
             elif r.kind == "group":
@@ -151,7 +174,7 @@ class _Back:
                 for child in self.matching(r, el):
                     entry: dict[str, Any] = {}
                     self.run(r.rules, child, entry)
-                    entries.append(entry)
+                    entries.append(entry.get(".", entry) if "." in entry else entry)
                 if entries:
                     _set(out, r.settable, entries)
 

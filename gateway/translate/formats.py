@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 
@@ -36,16 +36,18 @@ def _datetime_back(text: str) -> str:
 
 
 def _dt304_out(v: object) -> str:
-    # WCO DateTimeString format 304: CCYYMMDDHHMMSS followed by the zone, e.g. 20261005100100Z
+    # WCO DateTimeString format 304 (CCYYMMDDHHMMSS + zone): always written in UTC ('Z'), so offsets that
+    # are not whole hours survive the trip; aware datetimes compare by instant.
     parsed = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-    zone = "Z" if not parsed.utcoffset() else parsed.strftime("%z")
-    return parsed.strftime("%Y%m%d%H%M%S") + zone
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y%m%d%H%M%S") + "Z"
 
 
 def _dt304_back(text: str) -> str:
     body, zone = text[:14], text[14:] or "Z"
     parsed = datetime.strptime(body, "%Y%m%d%H%M%S")
-    suffix = "Z" if zone in ("Z", "+0000") else f"{zone[:3]}:{zone[3:]}"
+    suffix = "Z" if zone in ("Z", "+00", "-00") else f"{zone[:3]}:00"
     return parsed.isoformat() + suffix
 
 

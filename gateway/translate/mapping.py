@@ -6,7 +6,9 @@ back, it must be a plain dotted path so the engine can set it. Rule kinds:
 - field: ``{json, xml, format?, codelist?, when?, required?}``
 - const: ``{xml, value, when?}`` — written out; on the way back it identifies blocks, nothing more
 - block: ``{xml, rules, json?, when?}`` — always a new element; ``json`` scopes its rules to an object
-- group: ``{xml, json, rules}`` — one new element per list entry (goods items)
+- group: ``{xml, json, rules}`` — one new element per list entry (goods items); ``${index}`` in a
+  constant inside it is the entry's 1-based position
+- derived: ``{xml, count: list}`` or ``{xml, sum: list.field}`` — written out only (totals, counts)
 
 Values may name territory parameters as ``${name}``; codelists come from ``mappings/codelists``.
 """
@@ -52,6 +54,8 @@ class Rule:
 
     @property
     def settable(self) -> tuple[str, ...]:
+        if self.json == ".":  # the scope itself: a list of plain values (e.g. seal numbers)
+            return (".",)
         return tuple(self.json.lstrip("/").split(".")) if self.json else ()
 
 
@@ -77,11 +81,14 @@ class Mapping:
 def _rule(raw: dict[str, Any], where: str) -> Rule:
     xml = tuple(s for s in str(raw["xml"]).split("/") if s)
     when = jmespath.compile(raw["when"]) if "when" in raw else None
+    for op in ("count", "sum"):
+        if op in raw:
+            return Rule("derived", xml, json=str(raw[op]), value=op, when=when, out_only=True)
     if "value" in raw:
         return Rule("const", xml, value=str(raw["value"]), when=when)
     children = tuple(_rule(r, f"{where}/{i}") for i, r in enumerate(raw.get("rules", ())))
     path = raw.get("json")
-    if path is not None and not _PLAIN.match(path):
+    if path is not None and path != "." and not _PLAIN.match(path):
         raise ValueError(f"{where}: json path {path!r} must be a plain dotted path to map both ways")
     if "group" in raw or raw.get("kind") == "group":
         return Rule("group", xml, json=raw.get("group", path), rules=children, when=when)
@@ -94,7 +101,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         "field",
         xml,
         json=path,
-        getter=jmespath.compile(path.lstrip("/")),
+        getter=jmespath.compile("@" if path == "." else path.lstrip("/")),
         fmt=fmt,
         codelist=raw.get("codelist"),
         when=when,
