@@ -32,7 +32,7 @@ class Trader(StrictModel):
 
     name: ShortText
     street: ShortText
-    city: ShortText
+    city: Annotated[str, StringConstraints(min_length=1, max_length=35, strip_whitespace=True)]
     postcode: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 -]{1,9}$")] | None = None
     country: CountryCode
     id: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,17}$")] | None = None
@@ -45,7 +45,7 @@ class Trader(StrictModel):
         return cls(
             name=party.name[:70],
             street=party.address.street[:70],
-            city=party.address.city,
+            city=party.address.city[:35],
             postcode=party.address.postcode,
             country=party.address.country,
             id=ident[:17] if ident else None,

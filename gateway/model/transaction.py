@@ -61,7 +61,7 @@ ItemRange = Annotated[
     StringConstraints(min_length=1, max_length=4096),
     Field(description="Items as holders type them: '1-4', '1-2,4', '7' or 'all'"),
 ]
-Seal = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,35}$")]
+Seal = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,20}$")]  # NCTS seal identifier: an..20
 
 
 class Transit(StrictModel):
