@@ -43,7 +43,7 @@ traders = st.builds(
     street=text(70),
     city=text(35),
     postcode=st.none() | st.text(st.sampled_from("0123456789ABC"), min_size=1, max_size=9),
-    country=st.sampled_from(TERRITORIES + ["US", "JP", "CN"]),
+    country=st.sampled_from([*TERRITORIES, "US", "JP", "CN"]),
     id=st.none() | st.text(st.sampled_from("ABCDEFGHIJ0123456789"), min_size=1, max_size=17),
 )
 
