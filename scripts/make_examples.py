@@ -132,31 +132,31 @@ def journey_ch() -> dict[str, Any]:
             }
         ],
         "transactions": [
-            tx(1, "activation", "NO000100", "2026-10-05", "all", "Oslo"),
-            tx(2, "exportation", "NO000200", "2026-10-05", "1-4", "Svinesund"),
+            tx(1, "activation", "NO01011A", "2026-10-05", "all", "Oslo"),
+            tx(2, "exportation", "NO02011B", "2026-10-05", "1-4", "Svinesund"),
             tx(
                 3,
                 "transit_start",
-                "SE000300",
+                "SE603340",
                 "2026-10-05",
                 "1-4",
                 "Svinesund",
-                transit={"office_of_destination": "DE003400", "final_date": "2026-10-12", "seals": ["NO-77120"]},
+                transit={"office_of_destination": "DE004055", "final_date": "2026-10-12", "seals": ["NO-77120"]},
                 endorsement={"seals": ["NO-77120"]},
             ),
-            tx(4, "transit_discharge", "DE003400", "2026-10-07", "1-4", "Weil am Rhein", endorsement={"seals_intact": True}),
+            tx(4, "transit_discharge", "DE004055", "2026-10-07", "1-4", "Weil am Rhein", endorsement={"seals_intact": True}),
             tx(
                 5,
                 "importation",
-                "CH001000",
+                "CH001801",
                 "2026-10-07",
                 "1-4",
                 "Basel Weil-Autobahn",
                 intended_place_of_use="Lauterbrunnen valley, Bern",
                 endorsement={"final_date": "2027-08-31"},
             ),
-            tx(6, "re_exportation", "CH002000", "2026-10-20", "1-4", "Zurich Airport"),
-            tx(7, "re_importation", "NO000100", "2026-10-20", "1-4", "Oslo Gardermoen", not_processed_abroad=True),
+            tx(6, "re_exportation", "CH002771", "2026-10-20", "1-4", "Zurich Airport"),
+            tx(7, "re_importation", "NO01018C", "2026-10-20", "1-4", "Oslo Gardermoen", not_processed_abroad=True),
         ],
     }
 
@@ -179,12 +179,12 @@ def journey_gb() -> dict[str, Any]:
             }
         ],
         "transactions": [
-            tx(1, "activation", "NO000100", "2026-11-02", "all", "Oslo", travel_id=t),
-            tx(2, "exportation", "NO000100", "2026-11-02", "1-4", "Oslo Gardermoen", travel_id=t),
+            tx(1, "activation", "NO01018C", "2026-11-02", "all", "Oslo Gardermoen", travel_id=t),
+            tx(2, "exportation", "NO01018C", "2026-11-02", "1-4", "Oslo Gardermoen", travel_id=t),
             tx(
                 3,
                 "importation",
-                "GB000011",
+                "GB000084",
                 "2026-11-02",
                 "1-4",
                 "London Heathrow",
@@ -193,8 +193,8 @@ def journey_gb() -> dict[str, Any]:
                 endorsement={"final_date": "2027-08-31"},
             ),
             tx(4, "re_exportation", "GB000060", "2026-11-09", "1-2", "Dover/Folkestone Eurotunnel", travel_id=t),
-            tx(5, "re_exportation", "GB000011", "2026-11-10", "3-4", "London Heathrow", travel_id=t),
-            tx(6, "re_importation", "NO000100", "2026-11-10", "1-4", "Oslo Gardermoen", travel_id=t, not_processed_abroad=True),
+            tx(5, "re_exportation", "GB000084", "2026-11-10", "3-4", "London Heathrow", travel_id=t),
+            tx(6, "re_importation", "NO01018C", "2026-11-10", "1-4", "Oslo Gardermoen", travel_id=t, not_processed_abroad=True),
         ],
     }
 
@@ -252,7 +252,7 @@ def main() -> None:
     broken("processed-abroad", 306, ch, lambda d: txs(d)[6].update(not_processed_abroad=False))
     broken("reversed-range", 106, ch, lambda d: txs(d)[1].update(items="4-1"))
     broken("deadline-passed", 205, gb, _late_b1_reexport)
-    broken("transit-wrong-office", 310, ch, lambda d: _move_office(txs(d)[3], "DE003500"))
+    broken("transit-wrong-office", 310, ch, lambda d: _move_office(txs(d)[3], "DE006231"))
     broken(
         "signature-void",
         208,
@@ -272,6 +272,7 @@ def main() -> None:
     broken("territory-not-covered", 303, gb, lambda d: d["carnet"].update(countries_of_use=["EU", "CH"]))
     broken("unknown-field", 102, ch, lambda d: d["carnet"].update(colour="green"))
     broken("bad-office-reference", 104, ch, lambda d: _move_office(txs(d)[1], "NO-SVIN"))
+    broken("unknown-office", 304, ch, lambda d: _move_office(txs(d)[5], "CH999999"))
 
 
 def _late_b1_reexport(d: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from gateway import offices
 from gateway.cli.app import app
 from gateway.cli.output import EXIT_UNUSABLE, console, emit_json, report_refusal
 from gateway.errors import Code, Refusal, refuse
@@ -39,21 +40,29 @@ def read_document(path: Path, as_json: bool) -> CarnetDocument:
         report_refusal(r, as_json=as_json, exit_code=code)
 
 
-def judged(path: Path, as_json: bool) -> tuple[CarnetDocument, Ledger]:
+def judged(path: Path, as_json: bool, check_offices: bool = False) -> tuple[CarnetDocument, Ledger]:
     doc = read_document(path, as_json)
     try:
-        return doc, replay(doc)
+        return doc, replay(doc, offices.known if check_offices else None)
     except Refusal as r:
         report_refusal(r, as_json=as_json)
 
 
+OfficesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-offices", help="Refuse customs offices missing from the gateway's office list (304)"
+    ),
+]
+
+
 @app.command()
-def validate(file: FileArg, as_json: JsonOpt = False) -> None:
+def validate(file: FileArg, as_json: JsonOpt = False, check_offices: OfficesOpt = False) -> None:
     """Check a carnet document against the model and the Convention's rules.
 
     Exit 0 valid, 1 refused (errors listed with code, field and article), 2 unreadable input.
     """
-    doc, ledger = judged(file, as_json)
+    doc, ledger = judged(file, as_json, check_offices)
     summary = {
         "valid": True,
         "carnet_id": doc.carnet.carnet_id,
@@ -96,7 +105,9 @@ def ledger(file: FileArg, as_json: JsonOpt = False) -> None:
     for r in rows:
         table.add_row(*("" if v is None else str(v) for v in r.values()))
     console.print(table)
-    console.print("[green]every item is home[/green]" if led.all_home() else "[yellow]items still abroad[/yellow]")
+    console.print(
+        "[green]every item is home[/green]" if led.all_home() else "[yellow]items still abroad[/yellow]"
+    )
 
 
 @app.command()

@@ -5,7 +5,7 @@ front-cover facts plus the declared items) and answers with one response. These 
 dialect mappings translate, and JSON → XML → JSON gives back exactly the same message.
 """
 
-from gateway.messages.declaration import Declaration, DeclaredItem, Trader, declaration_for
+from gateway.messages.declaration import Declaration, DeclaredItem, Trader, declaration_for, split
 from gateway.messages.response import Response
 
-__all__ = ["Declaration", "DeclaredItem", "Response", "Trader", "declaration_for"]
+__all__ = ["Declaration", "DeclaredItem", "Response", "Trader", "declaration_for", "split"]

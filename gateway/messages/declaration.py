@@ -151,3 +151,19 @@ def declaration_for(
             for i in (c.items_by_number[n] for n in numbers)
         ),
     )
+
+
+def split(declaration: Declaration, max_items: int) -> list[Declaration]:
+    """Split a declaration whose items exceed what a national message holds (WCO: 999 goods items).
+
+    Each part keeps the general-list item numbers and gets message ID ``<id>-<n>``.
+    """
+    items = declaration.items
+    if len(items) <= max_items:
+        return [declaration]
+    parts = [items[i : i + max_items] for i in range(0, len(items), max_items)]
+    base = declaration.message_id[: 22 - len(str(len(parts))) - 1]
+    return [
+        declaration.model_copy(update={"items": part, "message_id": f"{base}-{n}"})
+        for n, part in enumerate(parts, start=1)
+    ]

@@ -47,7 +47,9 @@ def tx(n: int, kind: str, office: str, day: str, items: str = "1-4", **extra: An
 
 def doc(*transactions: dict[str, Any], **carnet_over: Any) -> CarnetDocument:
     return load_document(
-        json.dumps({"schema": "eata/v1", "carnet": base_carnet(**carnet_over), "transactions": list(transactions)})
+        json.dumps(
+            {"schema": "eata/v1", "carnet": base_carnet(**carnet_over), "transactions": list(transactions)}
+        )
     )
 
 

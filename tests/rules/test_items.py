@@ -14,7 +14,13 @@ LIST = range(1, 11)
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1-4", (1, 2, 3, 4)), ("1-2,4", (1, 2, 4)), ("7", (7,)), (" 3 - 5 , 9 ", (3, 4, 5, 9)), ("all", tuple(LIST))],
+    [
+        ("1-4", (1, 2, 3, 4)),
+        ("1-2,4", (1, 2, 4)),
+        ("7", (7,)),
+        (" 3 - 5 , 9 ", (3, 4, 5, 9)),
+        ("all", tuple(LIST)),
+    ],
 )
 def test_valid_selections(text: str, expected: tuple[int, ...]) -> None:
     assert parse_items(text, LIST) == expected

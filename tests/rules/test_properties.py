@@ -15,7 +15,11 @@ from gateway.rules import Where, replay
 from tests.rules.helpers import base_carnet, tx
 
 # Offices abroad, by customs territory (the EU one territory with several member-state offices).
-ABROAD = {"EU": ["DE004600", "FR000630", "SE000300"], "CH": ["CH001000", "CH002000"], "GB": ["GB000060", "GB000011"]}
+ABROAD = {
+    "EU": ["DE004600", "FR000630", "SE000300"],
+    "CH": ["CH001000", "CH002000"],
+    "GB": ["GB000060", "GB000011"],
+}
 HOME = "NO000100"
 
 
@@ -41,10 +45,18 @@ def journeys(draw: st.DrawFn) -> list[dict]:
             pool, office, new = [i for i, v in where.items() if v == "out"], HOME, "home"
         elif kind == "importation":
             territory = draw(st.sampled_from(sorted(ABROAD)))
-            pool, office, new = [i for i, v in where.items() if v == "out"], draw(st.sampled_from(ABROAD[territory])), territory
+            pool, office, new = (
+                [i for i, v in where.items() if v == "out"],
+                draw(st.sampled_from(ABROAD[territory])),
+                territory,
+            )
         else:
             territory = draw(st.sampled_from(sorted({v for v in where.values() if v in ABROAD})))
-            pool, office, new = [i for i, v in where.items() if v == territory], draw(st.sampled_from(ABROAD[territory])), "out"
+            pool, office, new = (
+                [i for i, v in where.items() if v == territory],
+                draw(st.sampled_from(ABROAD[territory])),
+                "out",
+            )
         chosen = draw(st.lists(st.sampled_from(pool), min_size=1, unique=True))
         for i in chosen:
             where[i] = new
@@ -72,7 +84,9 @@ def test_generated_journeys_are_accepted_and_consistent(txs: list[dict]) -> None
                 reexported[i] += 1
     for item in range(1, 5):
         assert reexported[item] <= imported[item]
-        assert imported[item] - reexported[item] == (1 if ledger.positions[item].where == Where.ADMITTED else 0)
+        assert imported[item] - reexported[item] == (
+            1 if ledger.positions[item].where == Where.ADMITTED else 0
+        )
 
 
 @settings(max_examples=50, deadline=None)

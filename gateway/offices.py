@@ -1,0 +1,40 @@
+"""Customs offices the gateway knows, from ``mappings/codelists/customs-offices.yaml`` (pure data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from gateway.resources import data_dir
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    id: str
+    name: str
+    country: str
+    roles: tuple[str, ...]
+    verified: bool
+
+
+@cache
+def offices() -> dict[str, Office]:
+    raw = yaml.safe_load((data_dir("mappings") / "codelists" / "customs-offices.yaml").read_text())
+    found: dict[str, Office] = {}
+    for territory in raw["territories"].values():
+        for o in territory["offices"]:
+            if o.get("id"):
+                found[o["id"]] = Office(
+                    o["id"], o["name"], o["country"], tuple(o.get("roles", ())), bool(o.get("verified"))
+                )
+    return found
+
+
+def known(office: str) -> bool:
+    return office in offices()
+
+
+def of_country(country: str) -> list[Office]:
+    return [o for o in offices().values() if o.country == country]

@@ -1,0 +1,74 @@
+"""``eata-gateway translate`` / ``parse`` on the example journeys, and the errors they give."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from lxml import etree
+
+from tests.conftest import EXAMPLES
+
+GB = str(EXAMPLES / "journey-gb.json")
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, timeout=60, input=stdin, check=False)
+
+
+def test_translate_uk_importation_and_parse_it_back(tmp_path: Path) -> None:
+    r = run("translate", "--territory", "GB", "--kind", "importation", GB)
+    assert r.returncode == 0, r.stderr
+    root = etree.fromstring(r.stdout)
+    assert root.tag == "{urn:wco:datamodel:WCO:DEC-DMS:2}Declaration"
+    ns = {"d": "urn:wco:datamodel:WCO:DEC-DMS:2"}
+    assert root.findtext("d:DeclarationOfficeID", namespaces=ns) == "GB000084"
+    assert root.xpath("//d:AdditionalDocument[d:TypeCode='955']/d:ID/text()", namespaces=ns)[0] == "NO/2026/000124"
+    assert root.xpath("//d:GovernmentAgencyGoodsItem/d:SequenceNumeric/text()", namespaces=ns) == ["1", "2", "3", "4"]
+    f = tmp_path / "imp.xml"
+    f.write_bytes(r.stdout)
+    parsed = run("parse", "--territory", "GB", str(f))
+    assert parsed.returncode == 0, parsed.stderr
+    message = json.loads(parsed.stdout)
+    assert message["kind"] == "importation"
+    assert message["carnet_id"] == "NO/2026/000124"
+    assert [i["item_number"] for i in message["items"]] == [1, 2, 3, 4]
+
+
+def test_translate_re_exportation_by_index_signs_when_asked(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from make_test_pki import make_test_pki
+
+    pki = make_test_pki(tmp_path, ["gateway"])
+    r = run(
+        "translate", "-t", "GB", "--index", "3", GB,
+        "--sign", str(pki["gateway"].key), "--cert", str(pki["gateway"].cert),
+    )
+    assert r.returncode == 0, r.stderr
+    signed = tmp_path / "signed.xml"
+    signed.write_bytes(r.stdout)
+    trust = tmp_path / "trust"
+    trust.mkdir()
+    (trust / "ca.pem").write_bytes(Path(pki["ca"].cert).read_bytes())
+    ok = run("verify", "--trust", str(trust), str(signed))
+    assert ok.returncode == 0, ok.stderr + ok.stdout
+
+
+def test_missing_transaction_is_reported_not_crashed() -> None:
+    r = run("translate", "-t", "FR", "--kind", "importation", GB, "--json")
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["problems"][0]["code"] == 101
+
+
+def test_parse_refuses_hostile_and_foreign_xml(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xx">]><a>&x;</a>')
+    r = run("parse", "-t", "GB", str(bomb), "--json")
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["problems"][0]["code"] == 110
+    other = tmp_path / "other.xml"
+    other.write_text("<note><to>you</to></note>")
+    r = run("parse", "-t", "GB", str(other), "--json")
+    assert json.loads(r.stdout)["problems"][0]["code"] == 109
