@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from gateway.resources import data_dir
+from gateway.yamlio import load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +20,7 @@ class Office:
 
 @cache
 def offices() -> dict[str, Office]:
-    raw = yaml.safe_load((data_dir("mappings") / "codelists" / "customs-offices.yaml").read_text())
+    raw = load_yaml(data_dir("mappings") / "codelists" / "customs-offices.yaml")
     found: dict[str, Office] = {}
     for territory in raw["territories"].values():
         for o in territory["offices"]:

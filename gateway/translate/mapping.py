@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import jmespath
-import yaml
 from jmespath.parser import ParsedResult
 
 from gateway.errors import Code, refuse
 from gateway.resources import data_dir
 from gateway.translate.formats import FORMATS, Format
+from gateway.yamlio import load_yaml
 
 _PLAIN = re.compile(r"^/?[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 _PARAM = re.compile(r"\$\{([a-z_.]+)\}")
@@ -111,7 +111,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
 
 
 def load_mapping(path: Path) -> Mapping:
-    raw = yaml.safe_load(path.read_text())
+    raw = load_yaml(path)
     nsmap = {(None if k in ("", "default") else k): v for k, v in (raw.get("namespaces") or {}).items()}
     return Mapping(
         dialect=raw["dialect"],
@@ -144,7 +144,7 @@ def mappings_of(dialect: str) -> list[str]:
 def codelist(name: str) -> dict[str, dict[str, str]]:
     """A bidirectional code list: ``{territory|default: {json value: xml code}}`` (injective)."""
     file, _, section = name.partition(".")
-    raw = yaml.safe_load((data_dir("mappings") / "codelists" / f"{file}.yaml").read_text())
+    raw = load_yaml(data_dir("mappings") / "codelists" / f"{file}.yaml")
     table = raw["mappings"][section] if section else raw["mappings"]
     return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in table.items()}
 
