@@ -176,5 +176,9 @@ class Claim(StrictModel):
     duties: Money
     currency: CurrencyCode
     notified_on: date
+    amount: Money | None = Field(default=None, description="Sum claimed; at most 110 % of the duties (Art. 8.2)")
     status: ClaimStatus = ClaimStatus.NOTIFIED
     reason: Text | None = None
+    deposit_paid_on: date | None = Field(default=None, description="Deposit or provisional payment (Art. 9.1b)")
+    proof_furnished_on: date | None = None
+    regularisation_fee: Money | None = Field(default=None, description="Charged where proof is by Art. 10.2 (Art. 11)")

@@ -1,0 +1,70 @@
+"""Proof that claimed goods left, assembled from the gateway's own record of endorsements (Art. 10).
+
+Preferred: the re-exportation endorsement from the claiming territory (Art. 10.1). Otherwise a later
+importation or re-importation endorsed in another territory (Art. 10.2), where customs may charge a
+regularisation fee (Art. 11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.items import parse_items
+from gateway.model import CarnetDocument, Claim, TransactionKind, TransactionState
+from gateway.territories import customs_territory
+
+K = TransactionKind
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    item: int
+    transaction_id: str
+    kind: TransactionKind
+    office: str
+    reference: str
+    article: str
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    claim_id: str
+    evidence: tuple[Evidence, ...]
+    complete: bool
+    missing: tuple[int, ...]
+
+    @property
+    def regularisation_fee_applies(self) -> bool:
+        return any(e.article == "Annex A Art. 10.2" for e in self.evidence)
+
+
+def assemble_proof(doc: CarnetDocument, claim: Claim) -> Proof:
+    items = parse_items(claim.items, doc.carnet.items_by_number.keys())
+    claimed = customs_territory(claim.territory)
+    committed = [t for t in doc.transactions if t.state == TransactionState.COMMITTED and t.endorsement]
+    evidence: list[Evidence] = []
+    missing: list[int] = []
+    for item in items:
+        found = None
+        imported = False
+        for t in committed:
+            if item not in parse_items(t.items, doc.carnet.items_by_number.keys()):
+                continue
+            here = customs_territory(t.territory)
+            if t.kind == K.IMPORTATION and here == claimed:
+                imported, found = True, None  # a newer admission needs newer proof
+            elif imported and t.kind == K.RE_EXPORTATION and here == claimed:
+                found = Evidence(
+                    item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.1"
+                )  # type: ignore[union-attr]
+            elif (
+                imported and found is None and here != claimed and t.kind in (K.IMPORTATION, K.RE_IMPORTATION)
+            ):
+                found = Evidence(
+                    item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.2"
+                )  # type: ignore[union-attr]
+        if found:
+            evidence.append(found)
+        else:
+            missing.append(item)
+    return Proof(claim.claim_id, tuple(evidence), not missing, tuple(missing))

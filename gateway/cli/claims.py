@@ -1,0 +1,89 @@
+"""``eata-gateway claims due|check``: what the guarantee chain owes, and by when."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gateway.claims import assemble_proof, assess, check_claim
+from gateway.cli.app import app
+from gateway.cli.carnet import read_document
+from gateway.cli.output import console, emit_json, report_refusal
+from gateway.errors import Refusal
+
+claims_app = typer.Typer(help="Claims against the guarantee chain (Annex A Art. 8-11).", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+Files = Annotated[list[Path], typer.Argument(help="Carnet documents carrying claims")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+Today = Annotated[str | None, typer.Option("--today", help="Assess as of this date (ISO); default today")]
+
+
+@claims_app.command("due")
+def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
+    """List every open claim with its next step and date, earliest first."""
+    day = date.fromisoformat(today) if today else date.today()
+    rows = []
+    for f in files:
+        doc = read_document(f, as_json)
+        for claim in doc.claims:
+            a = assess(claim, doc.carnet, day)
+            proof = assemble_proof(doc, claim)
+            rows.append(
+                {
+                    "claim_id": claim.claim_id,
+                    "carnet_id": doc.carnet.carnet_id,
+                    "territory": claim.territory,
+                    "next_step": a.next_step,
+                    "due": a.next_date.isoformat() if a.next_date else None,
+                    "cap": str(a.cap),
+                    "currency": claim.currency,
+                    "proof_in_log": proof.complete,
+                    "proof": [e.transaction_id for e in proof.evidence],
+                }
+            )
+    rows.sort(key=lambda r: r["due"] or "9999")
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"Claims as of {day}")
+    for col in ("claim", "carnet", "territory", "next step", "due", "cap", "proof in our log"):
+        table.add_column(col)
+    for r in rows:
+        proof = ", ".join(r["proof"]) if r["proof_in_log"] else "not complete"
+        table.add_row(
+            r["claim_id"],
+            r["carnet_id"],
+            r["territory"],
+            r["next_step"],
+            r["due"] or "",
+            f"{r['cap']} {r['currency']}",
+            proof,
+        )
+    console.print(table)
+
+
+@claims_app.command("check")
+def check(files: Files, as_json: JsonOpt = False) -> None:
+    """Refuse claims that are barred, above the 110 % cap, or not about the carnet's goods."""
+    for f in files:
+        doc = read_document(f, as_json)
+        for n, claim in enumerate(doc.claims):
+            try:
+                check_claim(claim, doc.carnet)
+            except Refusal as r:
+                report_refusal(
+                    Refusal(
+                        p.__class__(p.code, f"/claims/{n}{p.pointer}", p.message, p.article)
+                        for p in r.problems
+                    ),
+                    as_json=as_json,
+                )
+    if as_json:
+        emit_json({"valid": True})
+    else:
+        console.print("[green]every claim may be made[/green]")
