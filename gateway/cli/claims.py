@@ -43,7 +43,7 @@ def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
                     "cap": str(a.cap),
                     "currency": claim.currency,
                     "proof_in_log": proof.complete,
-                    "proof": [e.transaction_id for e in proof.evidence],
+                    "proof": sorted({e.transaction_id for e in proof.evidence}),
                 }
             )
     rows.sort(key=lambda r: r["due"] or "9999")
