@@ -1,0 +1,376 @@
+"""The FastAPI application: ``eata-gateway serve``. Routes are thin; :mod:`gateway.api.service` decides."""
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+
+from gateway import __version__
+from gateway.api import bodies as b
+from gateway.api import problems
+from gateway.api.jsonbody import install_openapi, json_body
+from gateway.api.metrics import Metrics
+from gateway.api.service import PreconditionFailed, PreconditionRequired, Service, TooManyAttempts
+from gateway.errors import Code, Refusal, refuse
+from gateway.model import Amendment, CarnetDocument, Transaction, Travel
+from gateway.store.db import Party
+
+log = logging.getLogger("eata.api")
+ReadyCheck = Callable[[], str | None]  # None when healthy, else a reason
+
+
+def create_app(
+    service: Service,
+    *,
+    ready_checks: dict[str, ReadyCheck] | None = None,
+    customs_inbox: Callable[[str, bytes], str] | None = None,
+    dry_run: dict[str, Callable[..., Any]] | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="eATA gateway",
+        version=__version__,
+        description="Interoperability gateway for electronic ATA carnets: issuing associations, holders, "
+        "representatives, customs, the guarantee chain and operators. Every caller sends its API key in "
+        "`X-API-Key`. Errors are problem documents with eTIR-style codes and JSON pointers.",
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_exception_handler(Refusal, problems.refusal_handler)
+    app.add_exception_handler(RequestValidationError, problems.validation_handler)
+
+    @app.exception_handler(TooManyAttempts)
+    async def _too_many(_r: Request, exc: TooManyAttempts) -> JSONResponse:
+        body = problems.body(
+            refuse(
+                Code.NOT_AUTHORISED, "/pin", "too many wrong PINs for this carnet; wait and try again"
+            ).problems,
+            429,
+        )
+        return JSONResponse(
+            body,
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+            media_type="application/problem+json",
+        )
+
+    @app.exception_handler(PreconditionRequired)
+    async def _428(_r: Request, _e: PreconditionRequired) -> JSONResponse:
+        body = problems.body(
+            refuse(Code.MISSING, "/If-Match", "send If-Match with the travel's ETag").problems, 428
+        )
+        return JSONResponse(body, status_code=428, media_type="application/problem+json")
+
+    @app.exception_handler(PreconditionFailed)
+    async def _412(_r: Request, exc: PreconditionFailed) -> JSONResponse:
+        body = problems.body(
+            refuse(Code.DUPLICATE, "/If-Match", "another device changed this travel; reload it").problems, 412
+        )
+        return JSONResponse(
+            body, status_code=412, headers={"ETag": f'"{exc.current}"'}, media_type="application/problem+json"
+        )
+
+    @app.middleware("http")
+    async def _log(request: Request, call_next):  # type: ignore[no-untyped-def]
+        cid = request.headers.get("X-Correlation-ID") or uuid.uuid4().hex
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Correlation-ID"] = cid
+        # JSON log line; bodies (PINs, keys) are never logged
+        log.info(
+            json.dumps(
+                {
+                    "correlation_id": cid,
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - start) * 1e3, 2),
+                }
+            )
+        )
+        return response
+
+    def party(x_api_key: Annotated[str | None, Header(description="The caller's API key")] = None) -> Party:
+        found = service.db.party_by_key(x_api_key) if x_api_key else None
+        if found is None:
+            raise refuse(Code.NOT_AUTHORISED, "/X-API-Key", "a valid API key is required")
+        return found
+
+    Caller = Annotated[Party, Depends(party)]
+    BodyAmendment = json_body(Amendment)
+    BodyCancel = json_body(b.Cancel)
+    BodyCreateCarnet = json_body(b.CreateCarnet)
+    BodyDownload = json_body(b.Download)
+    BodyDryRunTranslate = json_body(b.DryRunTranslate)
+    BodyPrepareTransaction = json_body(b.PrepareTransaction)
+    BodyReplace = json_body(b.Replace)
+    BodyShare = json_body(b.Share)
+    BodySignCarnet = json_body(b.SignCarnet)
+    BodyTravel = json_body(Travel)
+    IfMatch = Annotated[str | None, Header(description="ETag of the travel being changed")]
+
+    def etag(value: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            return int(value.strip().strip("W/").strip('"'))
+        except ValueError:
+            raise refuse(Code.BAD_VALUE, "/If-Match", "If-Match must be the travel's ETag") from None
+
+    # -- issuing associations ------------------------------------------------------------------
+    @app.post("/v1/carnets", status_code=201, response_model=CarnetDocument, tags=["issuing associations"])
+    def create_carnet(body: BodyCreateCarnet, caller: Caller) -> CarnetDocument:
+        return service.create(caller, body.carnet, body.pin)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/issue", response_model=CarnetDocument, tags=["issuing associations"]
+    )
+    def issue(carnet_id: str, caller: Caller) -> CarnetDocument:
+        return service.issue(caller, carnet_id)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/amendments",
+        response_model=CarnetDocument,
+        tags=["issuing associations"],
+    )
+    def amend(carnet_id: str, body: BodyAmendment, caller: Caller) -> CarnetDocument:
+        return service.amend(caller, carnet_id, body)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/return", response_model=CarnetDocument, tags=["issuing associations"]
+    )
+    def return_(carnet_id: str, caller: Caller) -> CarnetDocument:
+        return service.close(caller, carnet_id, returned=True)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/close", response_model=CarnetDocument, tags=["issuing associations"]
+    )
+    def close(carnet_id: str, caller: Caller) -> CarnetDocument:
+        return service.close(caller, carnet_id, returned=False)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/replace",
+        status_code=201,
+        response_model=CarnetDocument,
+        tags=["issuing associations"],
+    )
+    def replace(carnet_id: str, body: BodyReplace, caller: Caller) -> CarnetDocument:
+        return service.replace_with(caller, carnet_id, body.carnet, body.pin)
+
+    # -- holders -----------------------------------------------------------------------------------
+    @app.post("/v1/carnets/{carnet_id:path}/download", response_model=CarnetDocument, tags=["holders"])
+    def download(carnet_id: str, body: BodyDownload, caller: Caller) -> CarnetDocument:
+        return service.download(caller, carnet_id, body.pin)
+
+    @app.post("/v1/carnets/{carnet_id:path}/signature", response_model=CarnetDocument, tags=["holders"])
+    def sign(carnet_id: str, body: BodySignCarnet, caller: Caller) -> CarnetDocument:
+        return service.sign(caller, carnet_id, body.signer)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/travels", status_code=201, response_model=Travel, tags=["holders"]
+    )
+    def create_travel(carnet_id: str, body: BodyTravel, caller: Caller, response: Response) -> Travel:
+        saved = service.put_travel(caller, carnet_id, body, None, create=True)
+        response.headers["ETag"] = f'"{saved.version}"'
+        return saved
+
+    @app.get("/v1/carnets/{carnet_id:path}/travels/{travel_id}", response_model=Travel, tags=["holders"])
+    def get_travel(carnet_id: str, travel_id: str, caller: Caller, response: Response) -> Travel:
+        found = service.travel(caller, carnet_id, travel_id)
+        response.headers["ETag"] = f'"{found.version}"'
+        return found
+
+    @app.put("/v1/carnets/{carnet_id:path}/travels/{travel_id}", response_model=Travel, tags=["holders"])
+    def put_travel(
+        carnet_id: str,
+        travel_id: str,
+        body: BodyTravel,
+        caller: Caller,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> Travel:
+        if body.travel_id != travel_id:
+            raise refuse(Code.BAD_VALUE, "/travel_id", "the travel ID in the body differs from the URL")
+        saved = service.put_travel(caller, carnet_id, body, etag(if_match), create=False)
+        response.headers["ETag"] = f'"{saved.version}"'
+        return saved
+
+    @app.delete("/v1/carnets/{carnet_id:path}/travels/{travel_id}", status_code=204, tags=["holders"])
+    def delete_travel(carnet_id: str, travel_id: str, caller: Caller, if_match: IfMatch = None) -> Response:
+        service.delete_travel(caller, carnet_id, travel_id, etag(if_match))
+        return Response(status_code=204)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/transactions",
+        status_code=201,
+        response_model=Transaction,
+        tags=["holders"],
+    )
+    def prepare(carnet_id: str, body: BodyPrepareTransaction, caller: Caller) -> Transaction:
+        return service.prepare(caller, carnet_id, body.model_dump(mode="json", exclude_none=True))
+
+    @app.get(
+        "/v1/carnets/{carnet_id:path}/transactions/{transaction_id}/qr.{fmt}",
+        tags=["holders"],
+        responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+    )
+    def qr(carnet_id: str, transaction_id: str, fmt: str, caller: Caller) -> Response:
+        import io
+
+        import segno
+
+        if fmt not in ("png", "svg"):
+            raise refuse(Code.BAD_VALUE, "/fmt", "QR codes come as png or svg")
+        doc, _ = service.carnet(caller, carnet_id)
+        tx = service._tx(doc, transaction_id)[1]
+        code = segno.make(
+            f"EATA:{doc.carnet.carnet_id}:{tx.transaction_code}", error="m"
+        )  # IDs only, never data
+        buf = io.BytesIO()
+        code.save(buf, kind=fmt, scale=6)
+        return Response(buf.getvalue(), media_type="image/png" if fmt == "png" else "image/svg+xml")
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/transactions/{transaction_id}/submit",
+        status_code=202,
+        response_model=b.Tracking,
+        tags=["holders"],
+    )
+    def submit(carnet_id: str, transaction_id: str, caller: Caller) -> b.Tracking:
+        tracking = service.submit(caller, carnet_id, transaction_id)
+        metrics.submitted(caller, transaction_id)
+        return b.Tracking(tracking_id=tracking)
+
+    @app.get("/v1/carnets/{carnet_id:path}/transactions/{transaction_id}/timeline", tags=["holders"])
+    def timeline(carnet_id: str, transaction_id: str, caller: Caller) -> list[dict[str, Any]]:
+        return service.timeline(caller, carnet_id, transaction_id)
+
+    @app.post(
+        "/v1/carnets/{carnet_id:path}/travels/{travel_id}/shares",
+        status_code=201,
+        response_model=b.ShareLink,
+        tags=["holders"],
+    )
+    def share(carnet_id: str, travel_id: str, body: BodyShare, caller: Caller) -> b.ShareLink:
+        from datetime import UTC, datetime
+
+        link, expires = service.share(caller, carnet_id, travel_id, list(body.transactions), body.ttl_s)
+        return b.ShareLink(link=link, expires=datetime.fromtimestamp(expires, UTC).isoformat())
+
+    @app.get(
+        "/v1/carnets/{carnet_id:path}",
+        response_model=CarnetDocument,
+        tags=["holders", "issuing associations"],
+    )
+    def get_carnet(carnet_id: str, caller: Caller) -> CarnetDocument:
+        return service.carnet(caller, carnet_id)[0]
+
+    # -- representatives ----------------------------------------------------------------------------
+    @app.get("/v1/shared/{link}", tags=["representatives"])
+    def shared(link: str, caller: Caller) -> dict[str, Any]:
+        return service.shared(caller, link)
+
+    # -- real-time confirmation (server-sent events) -------------------------------------------
+    @app.get(
+        "/v1/events", tags=["holders", "customs"], responses={200: {"content": {"text/event-stream": {}}}}
+    )
+    async def events(caller: Caller, after: int = 0, wait_s: float = 0.0) -> Response:
+        """Events of the caller's carnets (customs: of its territory). ``wait_s`` > 0 streams them as SSE."""
+
+        def fetch(since: int) -> list[dict[str, Any]]:
+            if caller.role == "customs":
+                return service.db.events(territory=caller.territory, after=since)
+            if caller.role == "operator":
+                return service.db.events(after=since)
+            return service.db.events(carnet_ids=service.db.carnets_of(caller), after=since)
+
+        if wait_s <= 0:
+            return JSONResponse(fetch(after))
+        wait_s = min(wait_s, 300.0)
+
+        async def stream():  # type: ignore[no-untyped-def]
+            since, deadline = after, time.monotonic() + wait_s
+            while time.monotonic() < deadline:
+                for e in await asyncio.to_thread(fetch, since):
+                    since = e["id"]
+                    yield f"id: {e['id']}\nevent: {e['kind']}\ndata: {json.dumps(e)}\n\n"
+                await asyncio.sleep(0.2)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    # -- customs --------------------------------------------------------------------------------
+    @app.post(
+        "/v1/customs/transactions/{carnet_id:path}/{transaction_id}/cancel",
+        response_model=Transaction,
+        tags=["customs"],
+    )
+    def cancel(carnet_id: str, transaction_id: str, body: BodyCancel, caller: Caller) -> Transaction:
+        return service.cancel(caller, carnet_id, transaction_id, body.code, body.reason)
+
+    @app.get("/v1/customs/events", tags=["customs"])
+    def customs_events(caller: Caller) -> list[dict[str, Any]]:
+        return service.customs_transactions(caller)
+
+    @app.post(
+        "/v1/customs/{territory}/notifications",
+        status_code=202,
+        tags=["customs"],
+        openapi_extra={
+            "requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}
+        },
+    )
+    async def notification(territory: str, request: Request) -> dict[str, str]:
+        """A national system pushes its signed decision (REST-style, CDS-like); verified before use."""
+        if customs_inbox is None:
+            raise refuse(Code.NOT_CONFIGURED, "/", "this gateway has no customs trust configured")
+        body = await request.body()
+        outcome = await asyncio.to_thread(customs_inbox, territory.upper(), body)
+        return {"outcome": outcome}
+
+    # -- integration testers ------------------------------------------------------------------------
+    @app.post(
+        "/v1/dry-run/translate",
+        tags=["integration testers"],
+        responses={200: {"content": {"application/xml": {}}}},
+    )
+    def dry_translate(body: BodyDryRunTranslate, caller: Caller) -> Response:
+        if dry_run is None:
+            raise refuse(Code.NOT_CONFIGURED, "/", "dry runs are not enabled")
+        return Response(dry_run["translate"](body.document, body.index), media_type="application/xml")
+
+    @app.post(
+        "/v1/dry-run/parse/{territory}",
+        tags=["integration testers"],
+        openapi_extra={
+            "requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}
+        },
+    )
+    async def dry_parse(territory: str, request: Request, caller: Caller) -> dict[str, Any]:
+        if dry_run is None:
+            raise refuse(Code.NOT_CONFIGURED, "/", "dry runs are not enabled")
+        return dry_run["parse"](await request.body(), territory.upper())
+
+    # -- operations -------------------------------------------------------------------------------
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        failures = {name: why for name, check in (ready_checks or {}).items() if (why := check())}
+        return JSONResponse(
+            {"ready": not failures, "failures": failures}, status_code=503 if failures else 200
+        )
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics_text() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    install_openapi(app)
+    return app

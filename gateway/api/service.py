@@ -1,0 +1,468 @@
+"""What the REST API does, without HTTP: carnets, travels, transactions, sharing, customs answers.
+
+Every operation checks the caller's role and ownership first (each party sees only its own carnets),
+then the Convention's rules, and writes the carnet's document as one versioned row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from gateway.errors import Code, Refusal, refuse
+from gateway.messages import Response, declaration_for
+from gateway.model import (
+    Amendment,
+    Carnet,
+    CarnetDocument,
+    CarnetStatus,
+    Signature,
+    Transaction,
+    TransactionState,
+    Travel,
+)
+from gateway.rules import cancel as cancel_rule
+from gateway.rules import carnet_problems, replay
+from gateway.store import Conflict, Database, NotFound
+from gateway.store.db import Party
+from gateway.store.secrets import check_pin, key_hash
+
+Submit = Callable[[CarnetDocument, Transaction, str], None]  # (doc, transaction, message_id) → relayed
+ISSUER, HOLDER, REPRESENTATIVE, CUSTOMS, CHAIN, OPERATOR = (
+    "issuer",
+    "holder",
+    "representative",
+    "customs",
+    "chain",
+    "operator",
+)
+
+
+def _denied(what: str) -> Refusal:
+    return refuse(Code.NOT_AUTHORISED, "", f"you are not allowed to {what}")
+
+
+def _code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the border
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class Service:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        submit: Submit | None = None,
+        share_secret: str = "",
+        pin_window_s: float = 900,
+        pin_max_wrong: int = 5,
+    ) -> None:
+        self.db = db
+        self.submit_port = submit
+        self.share_secret = share_secret.encode() or secrets.token_bytes(32)
+        self.pin_window_s = pin_window_s
+        self.pin_max_wrong = pin_max_wrong
+
+    # -- access ---------------------------------------------------------------------------------
+    def _row(self, carnet_id: str):  # type: ignore[no-untyped-def]
+        try:
+            return self.db.carnet(carnet_id)
+        except NotFound:
+            raise refuse(Code.CARNET_NOT_FOUND, "/carnet_id", f"no carnet {carnet_id}") from None
+
+    def _owned(self, party: Party, carnet_id: str, *roles: str):  # type: ignore[no-untyped-def]
+        """The carnet row if ``party`` may act on it in one of ``roles``; otherwise 'not found'.
+
+        Not-owned looks like not-found, so carnet numbers cannot be probed.
+        """
+        if party.role not in roles:
+            raise _denied(f"do this as {party.role}")
+        row = self._row(carnet_id)
+        if party.role == ISSUER and row.issuer_id == party.id:
+            return row
+        if party.role == HOLDER and row.holder_id == party.id:
+            return row
+        if party.role == OPERATOR:
+            return row
+        raise refuse(Code.CARNET_NOT_FOUND, "/carnet_id", f"no carnet {carnet_id}")
+
+    def carnet(self, party: Party, carnet_id: str) -> tuple[CarnetDocument, int]:
+        row = self._owned(party, carnet_id, ISSUER, HOLDER, OPERATOR)
+        return row.doc, row.version
+
+    # -- issuing associations ------------------------------------------------------------------
+    def create(self, party: Party, carnet: Carnet, pin: str) -> CarnetDocument:
+        if party.role != ISSUER:
+            raise _denied("issue carnets")
+        if carnet.status != CarnetStatus.DRAFT:
+            raise refuse(Code.BAD_VALUE, "/carnet/status", "a new carnet starts as a draft")
+        doc = CarnetDocument(carnet=carnet)
+        try:
+            self.db.create_carnet(doc, party.id, pin)
+        except Conflict as exc:
+            raise refuse(Code.DUPLICATE, "/carnet/carnet_id", str(exc)) from None
+        self.db.add_event(carnet.carnet_id, "created", {"by": party.name})
+        return doc
+
+    def _write(
+        self, row, doc: CarnetDocument, event: str, detail: dict[str, Any], **kw: Any
+    ) -> CarnetDocument:  # type: ignore[no-untyped-def]
+        with self.db.begin() as c:
+            try:
+                self.db.save(doc, row.version, conn=c)
+            except Conflict:
+                raise refuse(
+                    Code.DUPLICATE, "/", "the carnet changed meanwhile; reload and try again"
+                ) from None
+            self.db.add_event(doc.carnet.carnet_id, event, detail, conn=c, **kw)
+        return doc
+
+    def _set_carnet(self, row, event: str, **changes: Any) -> CarnetDocument:  # type: ignore[no-untyped-def]
+        carnet = row.doc.carnet.model_copy(update=changes)
+        return self._write(
+            row, row.doc.model_copy(update={"carnet": carnet}), event, {k: str(v) for k, v in changes.items()}
+        )
+
+    def issue(self, party: Party, carnet_id: str) -> CarnetDocument:
+        row = self._owned(party, carnet_id, ISSUER)
+        if row.doc.carnet.status != CarnetStatus.DRAFT:
+            raise refuse(
+                Code.ORDER,
+                "/carnet/status",
+                f"only a draft can be issued; this carnet is {row.doc.carnet.status.value}",
+            )
+        problems = carnet_problems(row.doc.carnet)
+        if problems:
+            raise Refusal(problems)
+        return self._set_carnet(row, "issued", status=CarnetStatus.ISSUED)
+
+    def amend(self, party: Party, carnet_id: str, amendment: Amendment) -> CarnetDocument:
+        row = self._owned(party, carnet_id, ISSUER)
+        c = row.doc.carnet
+        if c.status != CarnetStatus.ISSUED or any(
+            t.state == TransactionState.COMMITTED for t in row.doc.transactions
+        ):
+            raise refuse(
+                Code.AMENDMENT_WINDOW,
+                "/",
+                "a carnet can be amended only after issue and before any customs transaction",
+                "Annex A Art. 5.2",
+            )
+        amended = c.model_copy(update={"amendments": (*c.amendments, amendment), "signature": None})
+        problems = carnet_problems(amended)
+        if problems:
+            raise Refusal(problems)
+        # the amendment voids the holder's signature: they sign again (eATA practice)
+        return self._write(
+            row, row.doc.model_copy(update={"carnet": amended}), "amended", {"reason": amendment.reason}
+        )
+
+    def close(self, party: Party, carnet_id: str, *, returned: bool) -> CarnetDocument:
+        row = self._owned(party, carnet_id, ISSUER)
+        if replay(row.doc).open_positions():
+            raise refuse(
+                Code.ITEM_STATE,
+                "/",
+                "items are still under temporary admission abroad; the carnet cannot be closed",
+            )
+        return self._set_carnet(row, "returned" if returned else "closed", status=CarnetStatus.CLOSED)
+
+    def replace_with(self, party: Party, carnet_id: str, successor: Carnet, pin: str) -> CarnetDocument:
+        """Issue a replacement carnet (Annex A Art. 14): open items carry over, the old one is replaced."""
+        row = self._owned(party, carnet_id, ISSUER)
+        if successor.replaces != carnet_id:
+            raise refuse(
+                Code.BAD_VALUE,
+                "/carnet/replaces",
+                f"the replacement must say it replaces {carnet_id}",
+                "Annex A Art. 14",
+            )
+        old = self._set_carnet(row, "replaced", status=CarnetStatus.REPLACED)
+        new = CarnetDocument(
+            carnet=successor.model_copy(update={"status": CarnetStatus.ISSUED}), predecessor=old
+        )
+        replay(new)  # refuses if open items are missing from the new general list
+        try:
+            self.db.create_carnet(new, party.id, pin)
+        except Conflict as exc:
+            raise refuse(Code.DUPLICATE, "/carnet/carnet_id", str(exc)) from None
+        if row.holder_id:
+            self.db.bind_holder(successor.carnet_id, row.holder_id)
+        self.db.add_event(successor.carnet_id, "issued", {"replaces": carnet_id})
+        return new
+
+    # -- holders ----------------------------------------------------------------------------------
+    def download(self, party: Party, carnet_id: str, pin: str) -> CarnetDocument:
+        if party.role != HOLDER:
+            raise _denied("download carnets")
+        since = time.time() - self.pin_window_s
+        wrong, first = self.db.wrong_pins_since(carnet_id, since)
+        if wrong >= self.pin_max_wrong:
+            retry = int((first or time.time()) + self.pin_window_s - time.time()) + 1
+            raise TooManyAttempts(retry)
+        try:
+            row = self.db.carnet(carnet_id)
+        except NotFound:
+            row = None
+        if row is None or not check_pin(pin, row.pin_hash):
+            self.db.wrong_pin(carnet_id)  # counted for unknown numbers too, so they cannot be probed
+            raise refuse(Code.CARNET_NOT_FOUND, "/pin", "the carnet number or PIN is wrong")
+        if row.doc.carnet.status == CarnetStatus.DRAFT:
+            raise refuse(Code.NOT_ACTIVATED, "/carnet_id", "the carnet is not issued yet")
+        if row.holder_id not in (None, party.id):
+            raise refuse(Code.NOT_AUTHORISED, "/carnet_id", "this carnet is already held by another account")
+        self.db.bind_holder(carnet_id, party.id)
+        self.db.clear_pins(carnet_id)
+        return row.doc
+
+    def sign(self, party: Party, carnet_id: str, signer: str) -> CarnetDocument:
+        row = self._owned(party, carnet_id, HOLDER)
+        signature = Signature(signer=signer, signed_at=datetime.now(UTC).replace(microsecond=0))
+        return self._set_carnet(row, "signed", signature=signature)
+
+    # -- travels (optimistic concurrency per travel) --------------------------------------------
+    def travel(self, party: Party, carnet_id: str, travel_id: str) -> Travel:
+        doc, _ = self.carnet(party, carnet_id)
+        found = next((t for t in doc.travels if t.travel_id == travel_id), None)
+        if found is None:
+            raise refuse(Code.CARNET_NOT_FOUND, "/travel_id", f"no travel {travel_id}")
+        return found
+
+    def put_travel(
+        self, party: Party, carnet_id: str, travel: Travel, if_match: int | None, *, create: bool
+    ) -> Travel:
+        row = self._owned(party, carnet_id, HOLDER)
+        travels = list(row.doc.travels)
+        idx = next((i for i, t in enumerate(travels) if t.travel_id == travel.travel_id), None)
+        if create:
+            if idx is not None:
+                raise refuse(Code.DUPLICATE, "/travel_id", f"travel {travel.travel_id} exists")
+            saved = travel.model_copy(update={"version": 1})
+            travels.append(saved)
+        else:
+            if idx is None:
+                raise refuse(Code.CARNET_NOT_FOUND, "/travel_id", f"no travel {travel.travel_id}")
+            current = travels[idx]
+            if if_match is None:
+                raise PreconditionRequired()
+            if if_match != current.version:
+                raise PreconditionFailed(current.version)
+            saved = travel.model_copy(update={"version": current.version + 1})
+            travels[idx] = saved
+        from gateway.items import parse_items
+
+        parse_items(saved.declared_items, row.doc.carnet.items_by_number.keys(), at="/declared_items")
+        self._write(
+            row,
+            row.doc.model_copy(update={"travels": tuple(travels)}),
+            "travel",
+            {"travel_id": saved.travel_id, "version": saved.version},
+        )
+        return saved
+
+    def delete_travel(self, party: Party, carnet_id: str, travel_id: str, if_match: int | None) -> None:
+        row = self._owned(party, carnet_id, HOLDER)
+        current = next((t for t in row.doc.travels if t.travel_id == travel_id), None)
+        if current is None:
+            raise refuse(Code.CARNET_NOT_FOUND, "/travel_id", f"no travel {travel_id}")
+        if if_match is None:
+            raise PreconditionRequired()
+        if if_match != current.version:
+            raise PreconditionFailed(current.version)
+        travels = tuple(t for t in row.doc.travels if t.travel_id != travel_id)
+        self._write(
+            row, row.doc.model_copy(update={"travels": travels}), "travel_deleted", {"travel_id": travel_id}
+        )
+
+    # -- transactions ---------------------------------------------------------------------------
+    def prepare(self, party: Party, carnet_id: str, fields: dict[str, Any]) -> Transaction:
+        row = self._owned(party, carnet_id, HOLDER)
+        tx = Transaction.model_validate_json(
+            json.dumps(
+                {
+                    **fields,
+                    "transaction_id": uuid.uuid4().hex[:16],
+                    "transaction_code": _code(),
+                    "cancellation_code": _code(),
+                    "state": "prepared",
+                },
+                default=str,
+            )
+        )
+        doc = row.doc.model_copy(update={"transactions": (*row.doc.transactions, tx)})
+        replay(doc)  # refuses now, before the holder reaches the border
+        self._write(
+            row,
+            doc,
+            "prepared",
+            {"kind": tx.kind.value},
+            transaction_id=tx.transaction_id,
+            territory=tx.territory,
+        )
+        return tx
+
+    def _tx(self, doc: CarnetDocument, transaction_id: str) -> tuple[int, Transaction]:
+        for i, t in enumerate(doc.transactions):
+            if t.transaction_id == transaction_id:
+                return i, t
+        raise refuse(Code.CARNET_NOT_FOUND, "/transaction_id", f"no transaction {transaction_id}")
+
+    def submit(self, party: Party, carnet_id: str, transaction_id: str) -> str:
+        """Hand a prepared transaction to customs through the relay; answers with a tracking ID."""
+        row = self._owned(party, carnet_id, HOLDER)
+        i, tx = self._tx(row.doc, transaction_id)
+        if tx.state not in (TransactionState.PREPARED, TransactionState.REJECTED):
+            raise refuse(Code.DUPLICATE, "/state", f"this transaction is already {tx.state.value}")
+        if self.submit_port is None:
+            raise refuse(Code.NOT_CONFIGURED, "/", "no relay is configured on this gateway")
+        attempt = sum(1 for e in self.db.events(transaction_id=transaction_id) if e["kind"] == "submitted")
+        message_id = f"EATA{hashlib.sha256(f'{carnet_id}|{transaction_id}|{attempt}'.encode()).hexdigest()[:18].upper()}"
+        tracking = uuid.uuid4().hex
+        submitted = tx.model_copy(update={"state": TransactionState.SUBMITTED, "rejection": None})
+        doc = row.doc.model_copy(
+            update={"transactions": (*row.doc.transactions[:i], submitted, *row.doc.transactions[i + 1 :])}
+        )
+        declaration_for(doc, i, message_id)  # refuse now what cannot be translated
+        with self.db.begin() as c:
+            try:
+                self.db.save(doc, row.version, conn=c)
+            except Conflict:
+                raise refuse(Code.DUPLICATE, "/", "the carnet changed meanwhile; try again") from None
+            self.db.add_submission(tracking, message_id, carnet_id, transaction_id, tx.territory, c)
+            self.db.add_event(
+                carnet_id,
+                "submitted",
+                {"tracking_id": tracking, "message_id": message_id},
+                transaction_id=transaction_id,
+                territory=tx.territory,
+                conn=c,
+            )
+        self.submit_port(doc, submitted, message_id)
+        return tracking
+
+    def timeline(self, party: Party, carnet_id: str, transaction_id: str) -> list[dict[str, Any]]:
+        doc, _ = self.carnet(party, carnet_id)
+        self._tx(doc, transaction_id)
+        return self.db.events(transaction_id=transaction_id)
+
+    def apply_response(self, response: Response, territory: str) -> str:
+        """Record customs' answer (endorsement or rejection) on the carnet; returns the event kind."""
+        row = self._row(response.carnet_id)
+        i, tx = self._tx(row.doc, response.transaction_id)
+        if tx.territory != territory:
+            raise refuse(
+                Code.NOT_AUTHORISED, "/territory", f"customs of {territory} cannot answer for {tx.territory}"
+            )
+        if tx.state in (TransactionState.COMMITTED, TransactionState.CANCELLED):
+            return "duplicate"  # an answer delivered twice changes nothing
+        if response.endorsement is not None:
+            new = tx.model_copy(
+                update={
+                    "state": TransactionState.COMMITTED,
+                    "endorsement": response.endorsement,
+                    "rejection": None,
+                }
+            )
+            kind, detail = "committed", response.endorsement.model_dump(mode="json")
+        else:
+            new = tx.model_copy(update={"state": TransactionState.REJECTED, "rejection": response.rejection})
+            kind, detail = "rejected", response.rejection.model_dump(mode="json")  # type: ignore[union-attr]
+        doc = row.doc.model_copy(
+            update={"transactions": (*row.doc.transactions[:i], new, *row.doc.transactions[i + 1 :])}
+        )
+        if kind == "committed" and row.doc.carnet.status == CarnetStatus.ISSUED:
+            doc = doc.model_copy(
+                update={"carnet": doc.carnet.model_copy(update={"status": CarnetStatus.ACTIVATED})}
+            )
+        self._write(row, doc, kind, detail, transaction_id=tx.transaction_id, territory=territory)
+        return kind
+
+    def cancel(
+        self, party: Party, carnet_id: str, transaction_id: str, code: str, reason: str
+    ) -> Transaction:
+        """Customs cancel a committed transaction by mutual consent: the holder's code, the officer's reason."""
+        if party.role != CUSTOMS:
+            raise _denied("cancel transactions")
+        row = self._row(carnet_id)
+        _, tx = self._tx(row.doc, transaction_id)
+        if tx.territory != party.territory:
+            raise refuse(Code.CARNET_NOT_FOUND, "/transaction_id", f"no transaction {transaction_id}")
+        doc = cancel_rule(row.doc, transaction_id, code, reason)
+        self._write(
+            row, doc, "cancelled", {"reason": reason}, transaction_id=transaction_id, territory=tx.territory
+        )
+        return self._tx(doc, transaction_id)[1]
+
+    def customs_transactions(self, party: Party) -> list[dict[str, Any]]:
+        if party.role != CUSTOMS:
+            raise _denied("list customs transactions")
+        return self.db.events(territory=party.territory)
+
+    # -- sharing with representatives -------------------------------------------------------------
+    def share(
+        self, party: Party, carnet_id: str, travel_id: str, transactions: list[str], ttl_s: int
+    ) -> tuple[str, float]:
+        row = self._owned(party, carnet_id, HOLDER)
+        if row.doc.carnet.signature is None:
+            raise refuse(
+                Code.NOT_SIGNED, "/carnet/signature", "only a signed carnet's vouchers can be shared"
+            )
+        self.travel(party, carnet_id, travel_id)
+        for tid in transactions:
+            _, tx = self._tx(row.doc, tid)
+            if tx.travel_id != travel_id:
+                raise refuse(
+                    Code.BAD_VALUE, "/transactions", f"transaction {tid} is not part of travel {travel_id}"
+                )
+        token = secrets.token_urlsafe(24)
+        signed = f"{token}.{hmac.new(self.share_secret, token.encode(), 'sha256').hexdigest()[:16]}"
+        expires = time.time() + ttl_s
+        self.db.add_share(key_hash(signed), carnet_id, travel_id, transactions, expires)
+        return signed, expires
+
+    def shared(self, party: Party, link: str) -> dict[str, Any]:
+        if party.role != REPRESENTATIVE:
+            raise _denied("open shared vouchers")
+        token, _, mac = link.partition(".")
+        good = hmac.compare_digest(
+            mac, hmac.new(self.share_secret, token.encode(), "sha256").hexdigest()[:16]
+        )
+        share = self.db.share(key_hash(link)) if good else None
+        if share is None or share["expires"] < time.time():
+            raise refuse(Code.NOT_AUTHORISED, "/link", "this link is unknown or has expired")
+        doc = self.db.carnet(share["carnet_id"]).doc
+        vouchers = [
+            t.model_dump(mode="json") for t in doc.transactions if t.transaction_id in share["transactions"]
+        ]
+        return {
+            "carnet_id": doc.carnet.carnet_id,
+            "holder": doc.carnet.holder.name,
+            "travel_id": share["travel_id"],
+            "vouchers": vouchers,
+            "expires": datetime.fromtimestamp(share["expires"], UTC).isoformat(),
+        }
+
+
+class TooManyAttempts(Exception):
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+
+
+class PreconditionRequired(Exception):
+    pass
+
+
+class PreconditionFailed(Exception):
+    def __init__(self, current: int):
+        self.current = current
+
+
+def today() -> date:
+    return datetime.now(UTC).date()

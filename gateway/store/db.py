@@ -1,0 +1,273 @@
+"""Database access for the service: parties, carnet documents (versioned), PIN attempts, events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+
+from gateway.model import CarnetDocument, load_document
+from gateway.store import tables as t
+from gateway.store.secrets import hash_pin, key_hash, new_key
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(RuntimeError):
+    """Someone else changed the row first (optimistic concurrency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    id: str
+    role: str
+    name: str
+    territory: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CarnetRow:
+    doc: CarnetDocument
+    issuer_id: str
+    holder_id: str | None
+    pin_hash: str
+    version: int
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str = "sqlite:///eata-gateway.db", *, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine(url)
+        t.metadata.create_all(self.engine)  # created or completed at start; columns only ever added
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self._lock, self.engine.begin() as conn:
+            yield conn
+
+    # -- parties ------------------------------------------------------------------------------
+    def add_party(self, role: str, name: str, territory: str | None = None) -> tuple[Party, str]:
+        """Register a party; returns it with its API key, shown once and stored only as a hash."""
+        key = new_key()
+        party = Party(uuid.uuid4().hex, role, name, territory)
+        with self.begin() as c:
+            c.execute(
+                insert(t.parties).values(
+                    id=party.id, role=role, name=name, territory=territory, key_hash=key_hash(key)
+                )
+            )
+        return party, key
+
+    def party_by_key(self, key: str) -> Party | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(t.parties).where(t.parties.c.key_hash == key_hash(key))).first()
+        return Party(row.id, row.role, row.name, row.territory) if row else None
+
+    # -- carnets ------------------------------------------------------------------------------
+    def create_carnet(self, doc: CarnetDocument, issuer_id: str, pin: str) -> None:
+        with self.begin() as c:
+            exists = c.execute(
+                select(t.carnets.c.carnet_id).where(t.carnets.c.carnet_id == doc.carnet.carnet_id)
+            ).first()
+            if exists:
+                raise Conflict(f"carnet {doc.carnet.carnet_id} already exists")
+            c.execute(
+                insert(t.carnets).values(
+                    carnet_id=doc.carnet.carnet_id,
+                    issuer_id=issuer_id,
+                    pin_hash=hash_pin(pin),
+                    doc=doc.model_dump_json(by_alias=True, exclude_none=True),
+                    version=1,
+                    updated=time.time(),
+                )
+            )
+
+    def carnet(self, carnet_id: str) -> CarnetRow:
+        with self.engine.connect() as c:
+            row = c.execute(select(t.carnets).where(t.carnets.c.carnet_id == carnet_id)).first()
+        if row is None:
+            raise NotFound(carnet_id)
+        return CarnetRow(load_document(row.doc), row.issuer_id, row.holder_id, row.pin_hash, row.version)
+
+    def save(self, doc: CarnetDocument, expected_version: int, conn: Connection | None = None) -> int:
+        """Write a new version of a carnet's document; :class:`Conflict` if it changed meanwhile."""
+
+        def run(c: Connection) -> int:
+            result = c.execute(
+                update(t.carnets)
+                .where(t.carnets.c.carnet_id == doc.carnet.carnet_id, t.carnets.c.version == expected_version)
+                .values(
+                    doc=doc.model_dump_json(by_alias=True, exclude_none=True),
+                    version=expected_version + 1,
+                    updated=time.time(),
+                )
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"carnet {doc.carnet.carnet_id} changed meanwhile")
+            return expected_version + 1
+
+        if conn is not None:
+            return run(conn)
+        with self.begin() as c:
+            return run(c)
+
+    def bind_holder(self, carnet_id: str, holder_id: str) -> None:
+        with self.begin() as c:
+            c.execute(update(t.carnets).where(t.carnets.c.carnet_id == carnet_id).values(holder_id=holder_id))
+
+    def carnets_of(self, party: Party) -> list[str]:
+        col = t.carnets.c.issuer_id if party.role == "issuer" else t.carnets.c.holder_id
+        with self.engine.connect() as c:
+            return [r[0] for r in c.execute(select(t.carnets.c.carnet_id).where(col == party.id))]
+
+    # -- PIN attempts (at most 5 wrong per carnet in 15 minutes) -------------------------------
+    def wrong_pins_since(self, carnet_id: str, since: float) -> tuple[int, float | None]:
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(func.count(), func.min(t.pin_attempts.c.at)).where(
+                    t.pin_attempts.c.carnet_id == carnet_id, t.pin_attempts.c.at >= since
+                )
+            ).one()
+        return int(row[0]), row[1]
+
+    def wrong_pin(self, carnet_id: str) -> None:
+        with self.begin() as c:
+            c.execute(insert(t.pin_attempts).values(carnet_id=carnet_id, at=time.time()))
+
+    def clear_pins(self, carnet_id: str) -> None:
+        with self.begin() as c:
+            c.execute(delete(t.pin_attempts).where(t.pin_attempts.c.carnet_id == carnet_id))
+
+    # -- events (timeline, real-time feed) -----------------------------------------------------
+    def add_event(
+        self,
+        carnet_id: str,
+        kind: str,
+        detail: dict[str, Any],
+        *,
+        transaction_id: str | None = None,
+        territory: str | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        values = dict(
+            carnet_id=carnet_id,
+            transaction_id=transaction_id,
+            territory=territory,
+            kind=kind,
+            detail=json.dumps(detail, default=str),
+            at=time.time(),
+        )
+        if conn is not None:
+            conn.execute(insert(t.events).values(**values))
+            return
+        with self.begin() as c:
+            c.execute(insert(t.events).values(**values))
+
+    def events(
+        self,
+        *,
+        carnet_ids: list[str] | None = None,
+        transaction_id: str | None = None,
+        territory: str | None = None,
+        after: int = 0,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        q = select(t.events).where(t.events.c.id > after).order_by(t.events.c.id).limit(limit)
+        if carnet_ids is not None:
+            q = q.where(t.events.c.carnet_id.in_(carnet_ids))
+        if transaction_id is not None:
+            q = q.where(t.events.c.transaction_id == transaction_id)
+        if territory is not None:
+            q = q.where(t.events.c.territory == territory)
+        with self.engine.connect() as c:
+            return [
+                {
+                    "id": r.id,
+                    "carnet_id": r.carnet_id,
+                    "transaction_id": r.transaction_id,
+                    "territory": r.territory,
+                    "kind": r.kind,
+                    "at": r.at,
+                    "detail": json.loads(r.detail),
+                }
+                for r in c.execute(q)
+            ]
+
+    # -- submissions (tracking IDs ⇄ relay message IDs) ----------------------------------------
+    def add_submission(
+        self,
+        tracking_id: str,
+        message_id: str,
+        carnet_id: str,
+        transaction_id: str,
+        territory: str,
+        conn: Connection,
+    ) -> None:
+        conn.execute(
+            insert(t.submissions).values(
+                tracking_id=tracking_id,
+                message_id=message_id,
+                carnet_id=carnet_id,
+                transaction_id=transaction_id,
+                territory=territory,
+                at=time.time(),
+            )
+        )
+
+    def submission(
+        self, *, message_id: str | None = None, tracking_id: str | None = None
+    ) -> dict[str, Any] | None:
+        col, value = (
+            (t.submissions.c.message_id, message_id)
+            if message_id
+            else (t.submissions.c.tracking_id, tracking_id)
+        )
+        with self.engine.connect() as c:
+            row = c.execute(select(t.submissions).where(col == value)).first()
+        return dict(row._mapping) if row else None
+
+    # -- shares -------------------------------------------------------------------------------
+    def add_share(
+        self, token_hash: str, carnet_id: str, travel_id: str, transactions: list[str], expires: float
+    ) -> None:
+        with self.begin() as c:
+            c.execute(
+                insert(t.shares).values(
+                    token_hash=token_hash,
+                    carnet_id=carnet_id,
+                    travel_id=travel_id,
+                    transactions=json.dumps(transactions),
+                    expires=expires,
+                )
+            )
+
+    def share(self, token_hash: str) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(t.shares).where(t.shares.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return {**dict(row._mapping), "transactions": json.loads(row.transactions)}

@@ -1,0 +1,71 @@
+"""Tables of the service store. A carnet's document is kept whole (JSON) with a row version, because
+the ledger judges the whole document; travels carry their own version for the holder's devices."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("role", String(32), nullable=False),  # holder, representative, issuer, customs, chain, operator
+    Column("name", String(200), nullable=False),
+    Column("territory", String(2), nullable=True),  # customs of territory XX
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of a 256-bit API key
+)
+
+carnets = Table(
+    "carnets",
+    metadata,
+    Column("carnet_id", String(40), primary_key=True),
+    Column("issuer_id", String(64), nullable=False, index=True),
+    Column("holder_id", String(64), nullable=True, index=True),
+    Column("pin_hash", String(200), nullable=False),
+    Column("doc", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated", Float, nullable=False),
+)
+
+pin_attempts = Table(
+    "pin_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("carnet_id", String(40), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("carnet_id", String(40), nullable=False, index=True),
+    Column("transaction_id", String(64), nullable=True, index=True),
+    Column("territory", String(2), nullable=True),
+    Column("kind", String(32), nullable=False),  # submitted, committed, rejected, cancelled, ...
+    Column("detail", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("tracking_id", String(64), primary_key=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("carnet_id", String(40), nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("territory", String(2), nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("carnet_id", String(40), nullable=False),
+    Column("travel_id", String(64), nullable=False),
+    Column("transactions", Text, nullable=False),
+    Column("expires", Float, nullable=False),
+)
