@@ -19,8 +19,10 @@ from gateway.api.jsonbody import install_openapi, json_body
 from gateway.api.metrics import Metrics
 from gateway.api.service import PreconditionFailed, PreconditionRequired, Service, TooManyAttempts
 from gateway.errors import Code, Refusal, refuse
-from gateway.model import Amendment, CarnetDocument, Transaction, Travel
+from gateway.messages import declaration_for
+from gateway.model import Amendment, CarnetDocument, Transaction, Travel, load_document
 from gateway.store.db import Party
+from gateway.translate import from_bytes, to_bytes
 
 log = logging.getLogger("eata.api")
 ReadyCheck = Callable[[], str | None]  # None when healthy, else a reason
@@ -31,7 +33,6 @@ def create_app(
     *,
     ready_checks: dict[str, ReadyCheck] | None = None,
     customs_inbox: Callable[[str, bytes], str] | None = None,
-    dry_run: dict[str, Callable[..., Any]] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="eATA gateway",
@@ -317,21 +318,24 @@ def create_app(
     def customs_events(caller: Caller) -> list[dict[str, Any]]:
         return service.customs_transactions(caller)
 
-    @app.post(
-        "/v1/customs/{territory}/notifications",
-        status_code=202,
-        tags=["customs"],
-        openapi_extra={
-            "requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}
-        },
-    )
-    async def notification(territory: str, request: Request) -> dict[str, str]:
-        """A national system pushes its signed decision (REST-style, CDS-like); verified before use."""
-        if customs_inbox is None:
-            raise refuse(Code.NOT_CONFIGURED, "/", "this gateway has no customs trust configured")
-        body = await request.body()
-        outcome = await asyncio.to_thread(customs_inbox, territory.upper(), body)
-        return {"outcome": outcome}
+    if customs_inbox is not None:
+
+        @app.post(
+            "/v1/customs/{territory}/notifications",
+            status_code=202,
+            tags=["customs"],
+            openapi_extra={
+                "requestBody": {
+                    "content": {"application/xml": {"schema": {"type": "string"}}},
+                    "required": True,
+                }
+            },
+        )
+        async def notification(territory: str, request: Request) -> dict[str, str]:
+            """A national system pushes its signed decision (REST-style, CDS-like); verified before use."""
+            body = await request.body()
+            outcome = await asyncio.to_thread(customs_inbox, territory.upper(), body)
+            return {"outcome": outcome}
 
     # -- integration testers ------------------------------------------------------------------------
     @app.post(
@@ -340,9 +344,12 @@ def create_app(
         responses={200: {"content": {"application/xml": {}}}},
     )
     def dry_translate(body: BodyDryRunTranslate, caller: Caller) -> Response:
-        if dry_run is None:
-            raise refuse(Code.NOT_CONFIGURED, "/", "dry runs are not enabled")
-        return Response(dry_run["translate"](body.document, body.index), media_type="application/xml")
+        """Translate one transaction of a carnet document to its national XML (unsigned), without sending it."""
+        doc = load_document(json.dumps(body.document))
+        if body.index >= len(doc.transactions):
+            raise refuse(Code.MISSING, "/index", "the document has no such transaction")
+        message = declaration_for(doc, body.index, "EATADRYRUN")
+        return Response(to_bytes(message, message.territory), media_type="application/xml")
 
     @app.post(
         "/v1/dry-run/parse/{territory}",
@@ -352,9 +359,9 @@ def create_app(
         },
     )
     async def dry_parse(territory: str, request: Request, caller: Caller) -> dict[str, Any]:
-        if dry_run is None:
-            raise refuse(Code.NOT_CONFIGURED, "/", "dry runs are not enabled")
-        return dry_run["parse"](await request.body(), territory.upper())
+        """Read a national XML document into eATA JSON (no signature check), as the gateway would."""
+        message = from_bytes(await request.body(), territory.upper()[:2])
+        return message.model_dump(mode="json", exclude_none=True)
 
     # -- operations -------------------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"])

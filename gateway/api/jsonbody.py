@@ -39,7 +39,9 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for route in app.routes:
             if not isinstance(route, APIRoute):
@@ -54,7 +56,9 @@ def install_openapi(app: FastAPI) -> None:
                 for method in route.methods:
                     schema["paths"][route.path_format][method.lower()]["requestBody"] = {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
+                        },
                     }
         app.openapi_schema = schema
         return schema

@@ -12,7 +12,14 @@ from gateway.errors import Code, Problem, Refusal
 from gateway.model.load import problems_from_validation
 
 STATUS = {1: 422, 2: 409, 3: 422, 4: 500, 5: 502}
-SPECIFIC = {Code.NOT_AUTHORISED: 403, Code.CARNET_NOT_FOUND: 404, Code.UNREADABLE: 400, Code.DUPLICATE: 409}
+# 401 'not configured' is about the request (a kind or territory this gateway is not set up for): 422
+SPECIFIC = {
+    Code.NOT_AUTHORISED: 403,
+    Code.CARNET_NOT_FOUND: 404,
+    Code.UNREADABLE: 400,
+    Code.DUPLICATE: 409,
+    Code.NOT_CONFIGURED: 422,
+}
 
 
 def status_for(code: int) -> int:

@@ -28,13 +28,15 @@ from gateway.model import (
     TransactionState,
     Travel,
 )
+from gateway.relay.envelope import Envelope
+from gateway.relay.store import Store as RelayStore
+from gateway.relay.topology import OUTBOUND
 from gateway.rules import cancel as cancel_rule
 from gateway.rules import carnet_problems, replay
 from gateway.store import Conflict, Database, NotFound
 from gateway.store.db import Party
 from gateway.store.secrets import check_pin, key_hash
 
-Submit = Callable[[CarnetDocument, Transaction, str], None]  # (doc, transaction, message_id) → relayed
 ISSUER, HOLDER, REPRESENTATIVE, CUSTOMS, CHAIN, OPERATOR = (
     "issuer",
     "holder",
@@ -59,13 +61,17 @@ class Service:
         self,
         db: Database,
         *,
-        submit: Submit | None = None,
+        outbox: RelayStore | None = None,
+        wake: Callable[[], None] | None = None,
         share_secret: str = "",
         pin_window_s: float = 900,
         pin_max_wrong: int = 5,
     ) -> None:
         self.db = db
-        self.submit_port = submit
+        # Accepted submissions go to the relay's outbox in the same transaction as the carnet's new state,
+        # so "accepted" can never be lost; a publisher drains the outbox to RabbitMQ (and on restart).
+        self.outbox = outbox or RelayStore(engine=db.engine)
+        self.wake = wake or (lambda: None)
         self.share_secret = share_secret.encode() or secrets.token_bytes(32)
         self.pin_window_s = pin_window_s
         self.pin_max_wrong = pin_max_wrong
@@ -320,8 +326,6 @@ class Service:
         i, tx = self._tx(row.doc, transaction_id)
         if tx.state not in (TransactionState.PREPARED, TransactionState.REJECTED):
             raise refuse(Code.DUPLICATE, "/state", f"this transaction is already {tx.state.value}")
-        if self.submit_port is None:
-            raise refuse(Code.NOT_CONFIGURED, "/", "no relay is configured on this gateway")
         attempt = sum(1 for e in self.db.events(transaction_id=transaction_id) if e["kind"] == "submitted")
         message_id = f"EATA{hashlib.sha256(f'{carnet_id}|{transaction_id}|{attempt}'.encode()).hexdigest()[:18].upper()}"
         tracking = uuid.uuid4().hex
@@ -329,7 +333,16 @@ class Service:
         doc = row.doc.model_copy(
             update={"transactions": (*row.doc.transactions[:i], submitted, *row.doc.transactions[i + 1 :])}
         )
-        declaration_for(doc, i, message_id)  # refuse now what cannot be translated
+        declaration = declaration_for(doc, i, message_id)  # refuse now what cannot be translated
+        envelope = Envelope(
+            kind=tx.kind.value,
+            territory=tx.territory,
+            carnet_id=carnet_id,
+            body=declaration.model_dump_json().encode(),
+            message_id=message_id,
+            correlation_id=tracking,
+            content_type="application/vnd.eata.declaration+json",
+        )
         with self.db.begin() as c:
             try:
                 self.db.save(doc, row.version, conn=c)
@@ -344,7 +357,8 @@ class Service:
                 territory=tx.territory,
                 conn=c,
             )
-        self.submit_port(doc, submitted, message_id)
+            self.outbox.outbox_put(c, envelope, OUTBOUND, envelope.routing_key)
+        self.wake()
         return tracking
 
     def timeline(self, party: Party, carnet_id: str, transaction_id: str) -> list[dict[str, Any]]:
