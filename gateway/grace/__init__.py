@@ -1,7 +1,7 @@
 """Grace-period policy and routing plans for the paper fallback."""
 
 from gateway.grace.policy import Decision, GracePolicy, PaperStatus, default_policy
-from gateway.grace.routing import Leg, Mode, RoutingPlan, plan_travel
+from gateway.grace.routing import Leg, Mode, RoutingPlan, decide_leg, plan_travel
 
 __all__ = [
     "Decision",
@@ -10,6 +10,7 @@ __all__ = [
     "Mode",
     "PaperStatus",
     "RoutingPlan",
+    "decide_leg",
     "default_policy",
     "plan_travel",
 ]

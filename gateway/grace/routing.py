@@ -97,19 +97,32 @@ def plan_travel(
     """Plan every leg of a travel from ``origin`` (the issuing country) to ``destination``."""
     day = day or date.today()
     policy = policy or default_policy()
-    legs: list[Leg] = []
-    for kind, country in _legs(origin, destination, transits, round_trip):
-        d = policy.decide(country, day)
-        if not d.live:
-            mode = Mode.PAPER
-        elif available(country):
-            mode = Mode.DIGITAL
-        elif d.paper_accepted:
-            mode = Mode.PAPER_FALLBACK
-        else:
-            mode = Mode.HOLD
-        legs.append(Leg(kind, country, customs_territory(country), mode, d, _instructions(kind, mode, d)))
+    legs = [
+        decide_leg(kind, country, day, available=available, policy=policy)
+        for kind, country in _legs(origin, destination, transits, round_trip)
+    ]
     return RoutingPlan(day, tuple(_mixed(legs)))
+
+
+def decide_leg(
+    kind: TransactionKind,
+    country: str,
+    day: date,
+    *,
+    available: Callable[[str], bool] = lambda _country: True,
+    policy: GracePolicy | None = None,
+) -> Leg:
+    """How one declaration goes: digital, paper, paper fallback or hold — and what to tell people."""
+    d = (policy or default_policy()).decide(country, day)
+    if not d.live:
+        mode = Mode.PAPER
+    elif available(country):
+        mode = Mode.DIGITAL
+    elif d.paper_accepted:
+        mode = Mode.PAPER_FALLBACK
+    else:
+        mode = Mode.HOLD
+    return Leg(kind, country, customs_territory(country), mode, d, _instructions(kind, mode, d))
 
 
 def _instructions(kind: K, mode: Mode, d: Decision) -> tuple[str, ...]:
