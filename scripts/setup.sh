@@ -4,13 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v rabbitmq-server >/dev/null 2>&1 && [ ! -x /usr/sbin/rabbitmq-server ]; then
+# Debian packages: the broker, and poppler-utils to render paper vouchers to PNG/text in tests.
+missing=()
+{ command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ]; } || missing+=(rabbitmq-server)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
-    apt-get install -y -q rabbitmq-server >/dev/null
+    apt-get install -y -q "${missing[@]}" >/dev/null
   else
-    echo "rabbitmq-server is missing: run 'sudo apt-get install -y rabbitmq-server'" >&2
+    echo "missing Debian packages: run 'sudo apt-get install -y ${missing[*]}'" >&2
     exit 1
   fi
 fi
