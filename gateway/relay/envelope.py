@@ -24,8 +24,7 @@ H_CODE = "x-eata-code"
 H_ATTEMPTS = "x-eata-attempts"
 H_ORIGIN = "x-eata-origin-queue"
 _OWN = frozenset({H_TERRITORY, H_CARNET, H_ATTEMPT, H_GENERATION})
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
+_BROKER_HEADERS = ("x-death", "x-first-death", "x-last-death")  # added by dead-lettering; not ours to carry
 
 
 def new_id() -> str:
@@ -46,7 +45,7 @@ class Envelope:
     attempt: int = 1
     generation: int = 0
     content_type: str = "application/octet-stream"
-    headers: Mapping[str, str] = _EMPTY
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.territory or "." in self.territory or not self.kind or "." in self.kind:
@@ -104,7 +103,9 @@ class Envelope:
                 attempt=int(h.get(H_ATTEMPT, 1)),
                 generation=int(h.get(H_GENERATION, 0)),
                 content_type=props.content_type or "application/octet-stream",
-                headers={k: _text(v) for k, v in h.items() if k not in _OWN and not k.startswith("x-death")},
+                headers={
+                    k: _text(v) for k, v in h.items() if k not in _OWN and not k.startswith(_BROKER_HEADERS)
+                },
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise refuse(Code.UNREADABLE, "/headers", f"not a relay envelope: missing or bad {exc}") from exc

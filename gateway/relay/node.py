@@ -8,6 +8,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Sequence
@@ -109,8 +110,17 @@ class RabbitNode:
                 "loopback_users = none\n"
             )
         if self._user is not None:
+            # The node runs as `rabbitmq`: it must be able to reach the dir (temp dirs are often 0700).
+            for parent in self.data_dir.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    os.chmod(parent, mode | stat.S_IXOTH)
             for root, dirs, files in os.walk(self.data_dir):
-                for entry in (root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)):
+                for entry in (
+                    root,
+                    *(os.path.join(root, d) for d in dirs),
+                    *(os.path.join(root, f) for f in files),
+                ):
                     os.chown(entry, self._user.pw_uid, self._user.pw_gid)
             os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
 
@@ -132,7 +142,9 @@ class RabbitNode:
             **self._popen_user(),  # type: ignore[arg-type]
         )
         if check and res.returncode != 0:
-            raise NodeError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.decode(errors='replace')}")
+            raise NodeError(
+                f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.decode(errors='replace')}"
+            )
         return res.stdout.decode(errors="replace")
 
     def start(self, *, wait: bool = True) -> RabbitNode:
@@ -163,7 +175,9 @@ class RabbitNode:
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self._proc is not None and self._proc.poll() is not None:
-                raise NodeError(f"{self.nodename} exited with {self._proc.returncode}; see {self.data_dir}/server.out")
+                raise NodeError(
+                    f"{self.nodename} exited with {self._proc.returncode}; see {self.data_dir}/server.out"
+                )
             try:
                 self.ctl("await_startup", "--timeout", "30", timeout=40)
                 break

@@ -12,6 +12,7 @@ from pika.exceptions import ChannelClosedByBroker
 OUTBOUND = "eata.outbound"
 EVENTS = "eata.events"
 DEFAULT_DELAYS_MS: tuple[int, ...] = (1_000, 10_000, 60_000)
+GATEWAY_GROUP = "gateway"  # the gateway's own result consumer; declared so results are always routable
 
 
 def work_queue(territory: str) -> str:
@@ -62,6 +63,8 @@ class Topology:
             ch.exchange_declare(OUTBOUND, "topic", durable=True)
             ch.exchange_declare(EVENTS, "topic", durable=True)
             args = self.queue_args(connection)
+            _declare(ch, events_queue(GATEWAY_GROUP), args)
+            ch.queue_bind(events_queue(GATEWAY_GROUP), EVENTS, routing_key="#")
             for territory in (*self.territories, *territories):
                 self._declare_territory(ch, territory, args)
         finally:
@@ -75,11 +78,13 @@ class Topology:
         _declare(ch, dead_queue(territory), args)
         for delay in self.delays_ms:
             retry_args = dict(args)
-            retry_args.update({
-                "x-message-ttl": int(delay),
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": work,
-            })
+            retry_args.update(
+                {
+                    "x-message-ttl": int(delay),
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": work,
+                }
+            )
             if args.get("x-queue-type") == "quorum":
                 # quorum dead-lettering is at-most-once unless asked; a retry must not vanish
                 retry_args.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
@@ -105,8 +110,10 @@ def _declare(ch: BlockingChannel, name: str, args: dict[str, object]) -> None:
     try:
         ch.queue_declare(name, durable=True, arguments=args)
     except ChannelClosedByBroker as exc:
-        # Already there with other arguments (say, classic from an older broker): keep what exists.
-        if exc.reply_code != 406:
-            raise
-        ch.connection.channel().queue_declare(name, passive=True)
+        if exc.reply_code == 406:
+            raise TopologyError(f"queue {name} exists with other arguments: {exc.reply_text}") from exc
         raise
+
+
+class TopologyError(RuntimeError):
+    """The broker holds a queue under our name but with incompatible arguments (type, TTL, ...)."""

@@ -1,0 +1,220 @@
+"""Relay commands: ``worker``, ``status`` and ``dlq list|show|replay|purge``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import pika
+import typer
+from pika.exceptions import AMQPError, ChannelClosedByBroker
+from rich.table import Table
+
+from gateway.cli.app import app
+from gateway.cli.output import EXIT_OK, EXIT_UNUSABLE, console, emit_json, err_console
+from gateway.relay import dlq as dlq_ops
+from gateway.relay.store import Store
+from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue, retry_queue, work_queue
+
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
+DEFAULT_STORE = "sqlite:///eata-relay.db"
+DEFAULT_DELIVER = "gateway.relay.sink:deliver"  # until the adapters provide the real one
+
+Amqp = Annotated[str | None, typer.Option("--amqp", help="AMQP URL (default: $EATA_AMQP_URL)")]
+StoreUrl = Annotated[str | None, typer.Option("--store", help="Relay store URL (default: $EATA_STORE_URL)")]
+Territory = Annotated[str, typer.Option("--territory", "-t", help="Territory code, e.g. FR")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+dlq_app = typer.Typer(help="Inspect and replay a territory's dead-letter queue.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+def _amqp(url: str | None) -> str:
+    return url or os.environ.get("EATA_AMQP_URL", DEFAULT_AMQP)
+
+
+def _store(url: str | None) -> str:
+    return url or os.environ.get("EATA_STORE_URL", DEFAULT_STORE)
+
+
+def _unusable(message: str) -> typer.Exit:
+    err_console.print(f"[red]{message}[/red]")
+    return typer.Exit(EXIT_UNUSABLE)
+
+
+@app.command("worker")
+def worker_cmd(
+    territory: Territory,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Delivery threads")] = 4,
+    prefetch: Annotated[int, typer.Option(min=1, help="Unacked messages held by this worker")] = 64,
+    deliver: Annotated[str, typer.Option(help="Delivery callable as module:function")] = DEFAULT_DELIVER,
+    delays: Annotated[str, typer.Option(help="Retry delays in ms, comma-separated")] = ",".join(
+        str(d) for d in DEFAULT_DELAYS_MS
+    ),
+    max_attempts: Annotated[int, typer.Option(min=1)] = 4,
+    amqp: Amqp = None,
+    store: StoreUrl = None,
+) -> None:
+    """Consume a territory's work queue and deliver each message; SIGTERM finishes in-flight work, exit 0."""
+    from gateway.relay.worker import Worker, load_callable
+
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        fn = load_callable(deliver)
+        delays_ms = tuple(int(d) for d in delays.split(",") if d.strip())
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
+        raise _unusable(f"bad option: {exc}") from exc
+    w = Worker(
+        _amqp(amqp),
+        territory,
+        fn,  # type: ignore[arg-type]
+        Store(_store(store)),
+        concurrency=concurrency,
+        prefetch=prefetch,
+        delays_ms=delays_ms,
+        max_attempts=max_attempts,
+    )
+    w.install_signal_handlers()
+    w.run()
+    err_console.print(f"worker {territory} stopped: {dict(w.stats)}")
+    raise typer.Exit(EXIT_OK)
+
+
+def _depth(
+    ch_holder: list[pika.adapters.blocking_connection.BlockingChannel],
+    conn: pika.BlockingConnection,
+    name: str,
+) -> tuple[int, int] | None:
+    try:
+        ok = ch_holder[0].queue_declare(name, passive=True).method
+        return int(ok.message_count), int(ok.consumer_count)
+    except ChannelClosedByBroker:
+        ch_holder[0] = conn.channel()  # a 404 closes the channel
+        return None
+
+
+@app.command("status")
+def status_cmd(
+    territory: Annotated[
+        list[str], typer.Option("--territory", "-t", help="Territories to show (repeatable)")
+    ],
+    delays: Annotated[str, typer.Option(help="Retry delays in ms the workers use")] = ",".join(
+        str(d) for d in DEFAULT_DELAYS_MS
+    ),
+    amqp: Amqp = None,
+    store: StoreUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """Queue depths and consumers per territory, and the outbox backlog."""
+    delays_ms = [int(d) for d in delays.split(",") if d.strip()]
+    rows: list[dict[str, object]] = []
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(_amqp(amqp)))
+    except AMQPError as exc:
+        raise _unusable(f"cannot reach the broker: {exc!r}") from exc
+    try:
+        holder = [conn.channel()]
+        for t in territory:
+            names = [
+                ("work", work_queue(t)),
+                *((f"retry {d}ms", retry_queue(t, d)) for d in delays_ms),
+                ("dead", dead_queue(t)),
+            ]
+            for role, name in names:
+                got = _depth(holder, conn, name)
+                rows.append(
+                    {
+                        "territory": t,
+                        "queue": name,
+                        "role": role,
+                        "messages": got[0] if got else None,
+                        "consumers": got[1] if got else None,
+                    }
+                )
+    finally:
+        conn.close()
+    backlog = Store(_store(store)).outbox_counts()
+    if as_json:
+        emit_json({"queues": rows, "store": backlog})
+        return
+    table = Table(title="Relay queues")
+    for col in ("territory", "role", "queue", "messages", "consumers"):
+        table.add_column(col)
+    for r in rows:
+        missing = r["messages"] is None
+        table.add_row(
+            str(r["territory"]),
+            str(r["role"]),
+            str(r["queue"]),
+            "absent" if missing else str(r["messages"]),
+            "" if missing else str(r["consumers"]),
+        )
+    console.print(table)
+    console.print(
+        f"outbox pending {backlog['outbox_pending']}, failed {backlog['outbox_failed']}; "
+        f"carnets held {backlog['holds']}, parked messages {backlog['parked']}"
+    )
+
+
+@dlq_app.command("list")
+def dlq_list(territory: Territory, limit: int = 50, amqp: Amqp = None, as_json: AsJson = False) -> None:
+    """Dead letters of a territory (browsed, not consumed)."""
+    letters = dlq_ops.list_letters(_amqp(amqp), territory, limit)
+    if as_json:
+        emit_json([{k: v for k, v in vars_of(letter).items() if k != "body"} for letter in letters])
+        return
+    table = Table(title=f"Dead letters {territory} ({len(letters)} shown)")
+    for col in ("message_id", "kind", "carnet", "code", "attempts", "reason"):
+        table.add_column(col)
+    for l_ in letters:
+        table.add_row(l_.message_id, l_.kind, l_.carnet_id, str(l_.code or ""), str(l_.attempts), l_.reason)
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(territory: Territory, message_id: str, amqp: Amqp = None, as_json: AsJson = False) -> None:
+    """One dead letter with its headers and body."""
+    letter = dlq_ops.show(_amqp(amqp), territory, message_id)
+    if letter is None:
+        raise _unusable(f"no dead letter {message_id} in {dead_queue(territory)}")
+    data = vars_of(letter)
+    data["body"] = letter.body.decode("utf-8", errors="replace")
+    if as_json:
+        emit_json(data)
+    else:
+        for k, v in data.items():
+            console.print(f"[bold]{k}[/bold]: {v}")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    territory: Territory,
+    message_id: Annotated[list[str] | None, typer.Option("--id", help="Only these message IDs")] = None,
+    amqp: Amqp = None,
+    as_json: AsJson = False,
+) -> None:
+    """Send dead letters back to the work queue (attempts reset)."""
+    moved = dlq_ops.replay(_amqp(amqp), territory, set(message_id) if message_id else None)
+    emit_json({"replayed": moved}) if as_json else console.print(f"replayed {moved}")
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    territory: Territory,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False,
+    amqp: Amqp = None,
+    as_json: AsJson = False,
+) -> None:
+    """Delete every dead letter of a territory."""
+    if not yes and not typer.confirm(f"Purge {dead_queue(territory)}?"):
+        raise typer.Exit(EXIT_OK)
+    n = dlq_ops.purge(_amqp(amqp), territory)
+    emit_json({"purged": n}) if as_json else console.print(f"purged {n}")
+
+
+def vars_of(letter: dlq_ops.DeadLetter) -> dict[str, object]:
+    return {f: getattr(letter, f) for f in letter.__slots__}  # type: ignore[attr-defined]

@@ -1,0 +1,378 @@
+"""The relay's own state, in the gateway's database: outbox, dedup record, carnet holds and parked messages.
+
+SQLite (WAL) by default, any SQLAlchemy URL otherwise. Every write that must be atomic with another runs
+in one ``begin()`` block; on SQLite that block starts with BEGIN IMMEDIATE so two writers never deadlock
+on a read-then-write upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from gateway.relay.envelope import Envelope
+
+metadata = MetaData()
+
+outbox = Table(
+    "relay_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, index=True),
+    Column("exchange", String(255), nullable=False),
+    Column("routing_key", String(255), nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("failed", Text, nullable=True),  # unroutable or nacked: kept for an operator, not re-sent
+)
+
+dedup = Table(
+    "relay_dedup",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("outcome", String(16), nullable=False),  # done | dead
+    Column("code", Integer, nullable=True),
+    Column("event", LargeBinary, nullable=True),  # the result event, re-sent if a crash ate the first one
+    Column("generation", Integer, nullable=False, default=0),
+    Column("at", Float, nullable=False),
+)
+
+holds = Table(
+    "relay_holds",
+    metadata,
+    Column("carnet_id", String(128), primary_key=True),
+    Column("message_id", String(64), nullable=False),
+    Column("since", Float, nullable=False),
+)
+
+parked = Table(
+    "relay_parked",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("carnet_id", String(128), nullable=False, index=True),
+    Column("message_id", String(64), nullable=False),
+    Column("queue", String(255), nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("released", Boolean, nullable=False, default=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    exchange: str
+    routing_key: str
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    outcome: str
+    code: int | None
+    event: bytes | None
+    generation: int
+
+
+class Store:
+    """Injected into publisher and worker; tests give each its own temp file."""
+
+    def __init__(self, url: str = "sqlite:///eata-relay.db", *, engine: Engine | None = None) -> None:
+        self.url = url if engine is None else engine.url.render_as_string(hide_password=True)
+        self.engine = engine or _make_engine(url)
+        self._write_lock = threading.Lock()
+        # raw fast path only on an engine we configured (WAL, autocommit driver); a shared engine (the API's)
+        # keeps its own transaction handling
+        self._raw = engine is None and self.engine.dialect.name == "sqlite"
+        self._local = threading.local()
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction. Threads of one process queue on a lock rather than on SQLite's busy
+        handler, whose back-off sleeps (up to 100 ms) would cap a multi-threaded worker at ~100 msg/s."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot: plain BEGIN (WAL readers never block the writer)."""
+        with self.engine.connect() as conn:
+            conn.info["eata_read"] = True
+            try:
+                yield conn
+            finally:
+                conn.info.pop("eata_read", None)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- outbox ----------------------------------------------------------------------------------
+    def outbox_put(self, conn: Connection, env: Envelope, exchange: str, routing_key: str) -> int:
+        res = conn.execute(
+            insert(outbox).values(
+                message_id=env.message_id,
+                exchange=exchange,
+                routing_key=routing_key,
+                meta=env.meta_json(),
+                body=env.body,
+                created=time.time(),
+            )
+        )
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def outbox_pending(
+        self, limit: int = 1000, after_id: int = 0, older_than: float = 0.0
+    ) -> list[OutboxRow]:
+        q = (
+            select(outbox)
+            .where(
+                outbox.c.failed.is_(None),
+                outbox.c.id > after_id,
+                outbox.c.created <= time.time() - older_than,
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            rows = conn.execute(q).all()
+        return [OutboxRow(r.id, r.exchange, r.routing_key, Envelope.from_meta(r.meta, r.body)) for r in rows]
+
+    def outbox_rows(self, ids: Sequence[int]) -> list[OutboxRow]:
+        with self.read() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
+        return [OutboxRow(r.id, r.exchange, r.routing_key, Envelope.from_meta(r.meta, r.body)) for r in rows]
+
+    def outbox_done(self, ids: Sequence[int]) -> None:
+        if ids:
+            with self.begin() as conn:
+                conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+
+    def outbox_failed(self, failures: dict[int, str]) -> None:
+        if failures:
+            with self.begin() as conn:
+                for row_id, why in failures.items():
+                    conn.execute(update(outbox).where(outbox.c.id == row_id).values(failed=why))
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.read() as conn:
+            pending = conn.execute(select(outbox.c.id).where(outbox.c.failed.is_(None))).all()
+            failed = conn.execute(select(outbox.c.id).where(outbox.c.failed.is_not(None))).all()
+            held = conn.execute(select(holds.c.carnet_id)).all()
+            waiting = conn.execute(select(parked.c.seq)).all()
+        return {
+            "outbox_pending": len(pending),
+            "outbox_failed": len(failed),
+            "holds": len(held),
+            "parked": len(waiting),
+        }
+
+    # -- dedup, holds, parking (worker) ------------------------------------------------------------
+    # Hot path: two short write transactions per message. On SQLite they run on a per-thread raw DB-API
+    # connection with fixed SQL: SQLAlchemy's per-statement machinery was half the worker's CPU.
+    @contextmanager
+    def _tx(self, *, write: bool = True) -> Iterator[_Tx]:
+        if not self._raw:
+            with self.begin() if write else self.read() as conn:
+                yield _Tx(conn, None)
+            return
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = self._local.raw = self.engine.raw_connection()  # keeps our PRAGMAs; held by this thread
+        cur = raw.cursor()
+        with self._write_lock if write else contextlib.nullcontext():
+            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _Tx(None, cur)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    def seen(self, conn: Connection, message_id: str) -> Seen | None:
+        return _Tx(conn, None).seen(message_id)
+
+    def claim(self, env: Envelope, queue: str) -> tuple[str, Seen | None]:
+        """Decide what to do with an arriving message, atomically.
+
+        Returns ``("seen", record)`` if already finished, ``("go", None)`` if this message now holds its
+        carnet, ``("parked", None)`` if an earlier message of the carnet holds it (the message is now
+        stored and may be acked).
+        """
+        with self._tx() as tx:
+            record = tx.seen(env.message_id)
+            if record is not None and not (record.outcome == "dead" and env.generation > record.generation):
+                return "seen", record
+            holder = tx.one(_SQL_HOLDER, {"c": env.carnet_id})
+            if holder is None:
+                tx.run(_SQL_HOLD, {"c": env.carnet_id, "m": env.message_id, "t": time.time()})
+                return "go", None
+            if holder[0] == env.message_id:
+                return "go", None
+            if tx.one(_SQL_IS_PARKED, {"c": env.carnet_id, "m": env.message_id}) is None:
+                tx.run(
+                    _SQL_PARK,
+                    {
+                        "c": env.carnet_id,
+                        "m": env.message_id,
+                        "q": queue,
+                        "meta": env.meta_json(),
+                        "b": env.body,
+                    },
+                )
+            return "parked", None
+
+    def finish(
+        self, env: Envelope, outcome: str, *, code: int | None = None, event: bytes | None = None
+    ) -> list[tuple[int, str, Envelope]]:
+        """Record the outcome and hand the carnet to its next parked message, in one transaction.
+
+        Returns the released-but-not-yet-republished parked messages of the carnet (see :meth:`released`).
+        """
+        with self._tx() as tx:
+            tx.run(
+                _SQL_RECORD,
+                {
+                    "m": env.message_id,
+                    "o": outcome,
+                    "c": code,
+                    "e": event,
+                    "g": env.generation,
+                    "t": time.time(),
+                },
+            )
+            if not tx.run(_SQL_UNHOLD, {"c": env.carnet_id, "m": env.message_id}):
+                return []  # not the holder (a duplicate, or a poison message that never claimed)
+            nxt = tx.one(_SQL_NEXT_PARKED, {"c": env.carnet_id})
+            if nxt is None:
+                return []
+            tx.run(_SQL_HOLD, {"c": env.carnet_id, "m": nxt[1], "t": time.time()})
+            tx.run(_SQL_RELEASE, {"s": nxt[0]})
+            return tx.released(env.carnet_id)
+
+    def released(self, carnet_id: str) -> list[tuple[int, str, Envelope]]:
+        """Parked messages handed their carnet but not yet re-published: (seq, queue, envelope)."""
+        with self._tx(write=False) as tx:
+            return tx.released(carnet_id)
+
+    def unpark(self, seq: int) -> None:
+        with self._tx() as tx:
+            tx.run(_SQL_UNPARK, {"s": seq})
+
+
+class _Tx:
+    """The few statements of the hot path, on a SQLAlchemy connection or a raw sqlite3 cursor."""
+
+    def __init__(self, conn: Connection | None, cur: Any) -> None:
+        self.conn, self.cur = conn, cur
+
+    def one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        if self.cur is not None:
+            return self.cur.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+        assert self.conn is not None
+        row = self.conn.execute(_text(sql), params).first()
+        return None if row is None else tuple(row)
+
+    def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if self.cur is not None:
+            return list(self.cur.execute(sql, params).fetchall())
+        assert self.conn is not None
+        return [tuple(r) for r in self.conn.execute(_text(sql), params).all()]
+
+    def run(self, sql: str, params: dict[str, Any]) -> int:
+        if self.cur is not None:
+            return int(self.cur.execute(sql, params).rowcount)
+        assert self.conn is not None
+        return int(self.conn.execute(_text(sql), params).rowcount)
+
+    def seen(self, message_id: str) -> Seen | None:
+        r = self.one(_SQL_SEEN, {"m": message_id})
+        return None if r is None else Seen(r[0], r[1], None if r[2] is None else bytes(r[2]), r[3])
+
+    def released(self, carnet_id: str) -> list[tuple[int, str, Envelope]]:
+        rows = self.all(_SQL_RELEASED, {"c": carnet_id})
+        return [(r[0], r[1], Envelope.from_meta(r[2], r[3])) for r in rows]
+
+
+@functools.cache
+def _text(sql: str) -> Any:
+    return text(sql)
+
+
+_SQL_SEEN = "SELECT outcome, code, event, generation FROM relay_dedup WHERE message_id = :m"
+_SQL_HOLDER = "SELECT message_id FROM relay_holds WHERE carnet_id = :c"
+_SQL_HOLD = "INSERT INTO relay_holds (carnet_id, message_id, since) VALUES (:c, :m, :t)"
+_SQL_UNHOLD = "DELETE FROM relay_holds WHERE carnet_id = :c AND message_id = :m"
+_SQL_IS_PARKED = "SELECT seq FROM relay_parked WHERE carnet_id = :c AND message_id = :m"
+_SQL_PARK = (
+    "INSERT INTO relay_parked (carnet_id, message_id, queue, meta, body, released) "
+    "VALUES (:c, :m, :q, :meta, :b, FALSE)"
+)
+_SQL_NEXT_PARKED = (
+    "SELECT seq, message_id FROM relay_parked WHERE carnet_id = :c AND NOT released ORDER BY seq LIMIT 1"
+)
+_SQL_RELEASE = "UPDATE relay_parked SET released = TRUE WHERE seq = :s"
+_SQL_RELEASED = (
+    "SELECT seq, queue, meta, body FROM relay_parked WHERE carnet_id = :c AND released ORDER BY seq"
+)
+_SQL_UNPARK = "DELETE FROM relay_parked WHERE seq = :s"
+# ON CONFLICT works on SQLite >= 3.24 and PostgreSQL
+_SQL_RECORD = (
+    "INSERT INTO relay_dedup (message_id, outcome, code, event, generation, at) VALUES (:m, :o, :c, :e, :g, :t) "
+    "ON CONFLICT (message_id) DO UPDATE SET outcome = excluded.outcome, code = excluded.code, "
+    "event = excluded.event, generation = excluded.generation, at = excluded.at"
+)
+
+
+def _make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=16, max_overflow=16
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own is deferred)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL: a committed row survives a process crash (our fault model); FULL would add power loss.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN" if conn.info.get("eata_read") else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,83 @@
+"""Helpers for relay tests, and delivery callables for worker subprocesses (``--deliver relay_helpers:slow``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pika
+import pytest
+
+from gateway.relay.envelope import Envelope
+from gateway.relay.node import rabbit_available
+from gateway.relay.outcome import Done, Outcome
+from gateway.relay.sink import deliver as sink_deliver
+from gateway.relay.worker import Worker
+
+HERE = Path(__file__).parent
+
+
+def need_rabbit() -> None:
+    """Skip without a rabbitmq-server install, except on CI where the relay tests must run."""
+    if not rabbit_available():
+        reason = "rabbitmq-server is not installed (apt-get install -y rabbitmq-server)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " and CI is set: relay tests must run")
+        pytest.skip(reason)
+
+
+def slow(env: Envelope) -> Outcome:
+    """Takes a while, so SIGTERM lands mid-delivery; then delivers to the sink."""
+    time.sleep(0.05)
+    return sink_deliver(env)
+
+
+def done(env: Envelope) -> Outcome:
+    return Done(None)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    root = str(HERE.parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, str(HERE), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(worker: Worker) -> Iterator[Worker]:
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        t.join(30)
+        assert not t.is_alive(), "worker did not stop"
+
+
+def depth(url: str, queue: str) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return int(conn.channel().queue_declare(queue, passive=True).method.message_count)
+    finally:
+        conn.close()
+
+
+def drain_queue(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Consume and ack everything in a queue."""
+    out: list[tuple[pika.BasicProperties, bytes]] = []
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        ch = conn.channel()
+        while True:
+            method, props, body = ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                return out
+            out.append((props, body))
+    finally:
+        conn.close()
