@@ -1,0 +1,80 @@
+"""Wiring of the running gateway: settings → store → service → API, plus its background loops."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gateway.api.app import create_app
+from gateway.api.background import OutboxDrainer, ResultConsumer
+from gateway.api.results import Inbox, handle_safely
+from gateway.api.service import Service
+from gateway.api.settings import Settings
+from gateway.relay.publisher import Publisher
+from gateway.relay.store import Store
+from gateway.store import Database
+from gateway.territories import EATA_COUNTRIES
+
+
+def database(settings: Settings) -> Database:
+    return Database(engine=Store(settings.database_url).engine)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.database_url)  # one database: carnets, outbox and dedup together
+        self.db = Database(engine=self.store.engine)
+        self.drainer: OutboxDrainer | None = None
+        self.consumer: ResultConsumer | None = None
+        if settings.amqp_url:
+            self.drainer = OutboxDrainer(Publisher(settings.amqp_url, self.store), sorted(EATA_COUNTRIES))
+        self.service = Service(
+            self.db,
+            outbox=self.store,
+            wake=self.drainer.wake if self.drainer else None,
+            share_secret=settings.share_secret,
+            pin_window_s=settings.pin_window_s,
+            pin_max_wrong=settings.pin_max_wrong,
+        )
+        self.inbox = Inbox(self.service, settings.trust_dir)
+        if settings.amqp_url:
+            self.consumer = ResultConsumer(
+                settings.amqp_url, lambda t, c, m, b: handle_safely(self.inbox, t, c, m, b)
+            )
+        self.app: FastAPI = create_app(
+            self.service,
+            ready_checks={"store": self._store_ready, "broker": self._broker_ready},
+            customs_inbox=self.inbox.notification if settings.trust_dir else None,
+        )
+
+    def _store_ready(self) -> str | None:
+        try:
+            with self.store.engine.connect() as c:
+                c.exec_driver_sql("select 1")
+        except Exception as exc:  # any driver error means not ready
+            return str(exc)
+        return None
+
+    def _broker_ready(self) -> str | None:
+        if not self.settings.amqp_url:
+            return "no EATA_AMQP_URL configured"
+        import pika
+
+        try:
+            pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url)).close()
+        except Exception as exc:  # connection refused, auth, DNS…
+            return f"broker unreachable: {exc}"
+        return None
+
+    def start(self) -> Runtime:
+        if self.drainer:
+            self.drainer.start()
+        if self.consumer:
+            self.consumer.start()
+        return self
+
+    def stop(self) -> None:
+        if self.consumer:
+            self.consumer.stop()
+        if self.drainer:
+            self.drainer.stop()
