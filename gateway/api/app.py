@@ -20,7 +20,7 @@ from gateway.api.metrics import Metrics
 from gateway.api.service import PreconditionFailed, PreconditionRequired, Service, TooManyAttempts
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import declaration_for
-from gateway.model import Amendment, CarnetDocument, Transaction, Travel, load_document
+from gateway.model import Amendment, CarnetDocument, Endorsement, Transaction, Travel, load_document
 from gateway.store.db import Party
 from gateway.translate import from_bytes, to_bytes
 
@@ -104,6 +104,7 @@ def create_app(
         return found
 
     Caller = Annotated[Party, Depends(party)]
+    BodyEndorsement = json_body(Endorsement)
     BodyAmendment = json_body(Amendment)
     BodyCancel = json_body(b.Cancel)
     BodyCreateCarnet = json_body(b.CreateCarnet)
@@ -313,6 +314,15 @@ def create_app(
     )
     def cancel(carnet_id: str, transaction_id: str, body: BodyCancel, caller: Caller) -> Transaction:
         return service.cancel(caller, carnet_id, transaction_id, body.code, body.reason)
+
+    @app.post(
+        "/v1/customs/transactions/{carnet_id:path}/{transaction_id}/paper-endorsement",
+        response_model=Transaction,
+        tags=["customs"],
+    )
+    def reconcile(carnet_id: str, transaction_id: str, body: BodyEndorsement, caller: Caller) -> Transaction:
+        """Record what customs stamped on the paper voucher during a paper fallback."""
+        return service.reconcile(caller, carnet_id, transaction_id, body)
 
     @app.get("/v1/customs/events", tags=["customs"])
     def customs_events(caller: Caller) -> list[dict[str, Any]]:

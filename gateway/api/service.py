@@ -23,6 +23,7 @@ from gateway.model import (
     Carnet,
     CarnetDocument,
     CarnetStatus,
+    Endorsement,
     Signature,
     Transaction,
     TransactionState,
@@ -413,6 +414,41 @@ class Service:
             row, doc, "cancelled", {"reason": reason}, transaction_id=transaction_id, territory=tx.territory
         )
         return self._tx(doc, transaction_id)[1]
+
+    def reconcile(
+        self, party: Party, carnet_id: str, transaction_id: str, endorsement: Endorsement
+    ) -> Transaction:
+        """Record the endorsement stamped on a paper voucher (paper fallback), so the ledger stays whole."""
+        if party.role not in (CUSTOMS, OPERATOR):
+            raise _denied("record paper endorsements")
+        row = self._row(carnet_id)
+        i, tx = self._tx(row.doc, transaction_id)
+        if party.role == CUSTOMS and tx.territory != party.territory:
+            raise refuse(Code.CARNET_NOT_FOUND, "/transaction_id", f"no transaction {transaction_id}")
+        if tx.state == TransactionState.COMMITTED:
+            raise refuse(Code.DUPLICATE, "/state", "this transaction is already committed")
+        if endorsement.office != tx.office:
+            raise refuse(
+                Code.WRONG_OFFICE,
+                "/office",
+                f"the voucher was stamped at {endorsement.office}, not {tx.office}",
+            )
+        done = tx.model_copy(
+            update={"state": TransactionState.COMMITTED, "endorsement": endorsement, "rejection": None}
+        )
+        doc = row.doc.model_copy(
+            update={"transactions": (*row.doc.transactions[:i], done, *row.doc.transactions[i + 1 :])}
+        )
+        replay(doc)  # the paper endorsement must fit the carnet's history like any other
+        self._write(
+            row,
+            doc,
+            "paper_reconciled",
+            endorsement.model_dump(mode="json"),
+            transaction_id=transaction_id,
+            territory=tx.territory,
+        )
+        return done
 
     def customs_transactions(self, party: Party) -> list[dict[str, Any]]:
         if party.role != CUSTOMS:
