@@ -1,0 +1,14 @@
+"""Denmark: DMS at Toldstyrelsen; SOAP 1.2, WCO declaration (NCTS for transit)."""
+
+from gateway.adapters.base import Adapter
+
+ADAPTER = Adapter(
+    code="DK",
+    name="Denmark",
+    language="da",
+    agency="Toldstyrelsen",
+    national_system="DMS",
+    soap_version="1.2",
+    customisation="DK-EATA-1",
+    grace="unconfirmed",  # EU member: paper after 2026-06-01 only where the state chooses to accept it
+)

@@ -1,0 +1,14 @@
+"""Lithuania: national import system at Muitinės departamentas; SOAP 1.1, WCO declaration (NCTS for transit)."""
+
+from gateway.adapters.base import Adapter
+
+ADAPTER = Adapter(
+    code="LT",
+    name="Lithuania",
+    language="lt",
+    agency="Muitinės departamentas",
+    national_system="national import system",
+    soap_version="1.1",
+    customisation="LT-EATA-1",
+    grace="unconfirmed",  # EU member: paper after 2026-06-01 only where the state chooses to accept it
+)

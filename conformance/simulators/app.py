@@ -1,0 +1,327 @@
+"""A national customs system over real HTTP, one or many territories per server, each as its adapter says.
+
+Routes (``XX`` = territory):
+
+- ``POST /customs/XX/soap`` SubmitDeclaration / QueryStatus, SOAP 1.1 or 1.2 (answers in the caller's
+  version), synchronous signed answer; ``GET /customs/XX/soap?wsdl`` the WSDL with this address.
+- ``POST /oauth/token`` OAuth 2.0 client credentials (HTTP Basic client auth).
+- ``POST /customs/XX/declarations`` CDS-like REST: bearer token, XML body, 202 at once; the decision is
+  pushed to ``X-Callback-Url`` afterwards. ``GET /customs/XX/declarations/{id}`` the decision (202 pending).
+- ``/_control/faults`` (GET/POST ``{"profile": ...}``), ``/_control/state``, ``/_control/reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import uuid
+from base64 import b64decode
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from conformance.simulators.customs import NationalCustoms
+from conformance.simulators.faults import Faults
+from gateway.adapters import registry
+from gateway.adapters.base import Adapter
+from gateway.adapters.delivery import signer as load_signer
+from gateway.adapters.delivery import verifier as load_verifier
+from gateway.errors import Code, Refusal
+from gateway.messages import Response as CustomsResponse
+from gateway.transport.envelope import (
+    CONTENT_TYPE,
+    CUSTOMS_NS,
+    SOAP11,
+    SOAP12,
+    Call,
+    element,
+    envelope,
+    fault,
+    parse_call,
+)
+from gateway.transport.soap import wsdl_path
+
+CLIENT_SECRET = "simulator-secret"
+
+
+@dataclass
+class Simulator:
+    """Shared state of one simulator server."""
+
+    systems: dict[str, NationalCustoms]
+    faults: Faults
+    callback_url: str | None = None  # used when a REST request names none
+    notify_delay: float = 0.05
+    token_ttl: float = 3600.0
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    token_grants: int = 0
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def system(self, code: str) -> NationalCustoms | None:
+        return self.systems.get(code.upper())
+
+
+def build_systems(
+    territories: Iterable[str | Adapter], keys_dir: Path, trust: tuple[str, ...] = ("ca",)
+) -> dict[str, NationalCustoms]:
+    systems: dict[str, NationalCustoms] = {}
+    keys_dir = keys_dir.resolve()
+    gateway_trust = load_verifier(keys_dir, trust)
+    for t in territories:
+        adapter = t if isinstance(t, Adapter) else registry.get(t)
+        systems[adapter.code] = NationalCustoms(
+            adapter, load_signer(keys_dir, adapter.sim_key), gateway_trust
+        )
+    return systems
+
+
+def create_app(
+    territories: Iterable[str | Adapter] | None = None,
+    *,
+    keys_dir: str | Path,
+    faults: str = "",
+    callback_url: str | None = None,
+    notify_delay: float = 0.05,
+    token_ttl: float = 3600.0,
+) -> FastAPI:
+    sim = Simulator(
+        build_systems(territories if territories is not None else registry.codes(), Path(keys_dir)),
+        Faults(faults),
+        callback_url,
+        notify_delay,
+        token_ttl,
+    )
+    app = FastAPI(title="eATA national customs simulator", docs_url=None, redoc_url=None)
+    app.state.sim = sim
+    _soap_routes(app, sim)
+    _rest_routes(app, sim)
+    _control_routes(app, sim)
+    return app
+
+
+async def _common_faults(sim: Simulator) -> Response | None:
+    """Faults that hit before customs looks at the request."""
+    if (f := sim.faults.take("latency")) is not None:
+        await asyncio.sleep(f.value or 0.5)
+    if (f := sim.faults.take("hang")) is not None:
+        await asyncio.sleep(f.value or 30.0)
+    if sim.faults.take("http_5xx") is not None:
+        return PlainTextResponse("Service Unavailable (simulated)", status_code=503)
+    return None
+
+
+def _document(sim: Simulator, system: NationalCustoms, response: CustomsResponse) -> bytes:
+    if sim.faults.take("missing_signature") is not None:
+        return system.answer(response, signed=False)
+    data = system.answer(response)
+    if sim.faults.take("bad_signature") is not None:
+        officer = system.officer.encode()
+        data = data.replace(officer, officer.replace(b"officer", b"0fficer"), 1)  # altered after signing
+    return data
+
+
+# -- SOAP ------------------------------------------------------------------------------------------
+def _soap_routes(app: FastAPI, sim: Simulator) -> None:
+    @app.get("/customs/{code}/soap")
+    async def wsdl(code: str, request: Request) -> Response:
+        if sim.system(code) is None or "wsdl" not in request.query_params:
+            return PlainTextResponse("not found", status_code=404)
+        text = wsdl_path().read_text(encoding="utf-8")
+        here = str(request.url.remove_query_params("wsdl"))
+        text = text.replace("http://127.0.0.1:8200/customs/XX/soap", here)
+        return Response(text, media_type="text/xml")
+
+    @app.post("/customs/{code}/soap")
+    async def soap(code: str, request: Request) -> Response:
+        system = sim.system(code)
+        if system is None or system.adapter.transport != "soap":
+            return PlainTextResponse("no SOAP service for this territory", status_code=404)
+        if (early := await _common_faults(sim)) is not None:
+            return early
+        body = await request.body()
+        try:
+            call = parse_call(body)
+        except Refusal as exc:
+            return _refused(_version_of(body), exc)
+        if sim.faults.take("soap_fault") is not None:
+            return _fault_response(
+                call.soap_ns, Code.CUSTOMS_FAULT, "/", "simulated internal error", client=False
+            )
+        if sim.faults.take("malformed") is not None:
+            return Response(b"<soap:Envelope><broken", media_type=CONTENT_TYPE[call.soap_ns])
+        try:
+            if call.operation == "SubmitDeclaration":
+                response = system.receive(call.binary("document"))
+                status, document = "answered", _document(sim, system, response)
+                ack = call.text("messageId") or response.in_reply_to
+            elif call.operation == "QueryStatus":
+                ack = call.text("messageId") or ""
+                found = system.find(ack)
+                status, document = ("answered", _document(sim, system, found)) if found else ("unknown", None)
+            else:
+                return _fault_response(
+                    call.soap_ns, Code.UNKNOWN_FIELD, "/Envelope/Body", f"unknown operation {call.operation}"
+                )
+        except Refusal as exc:
+            return _refused(call.soap_ns, exc)
+        tag = f"{call.operation}Response"
+        payload = element(CUSTOMS_NS, tag, {"status": status, "ackId": ack, "document": document})
+        return Response(envelope(call.soap_ns, payload), media_type=CONTENT_TYPE[call.soap_ns])
+
+
+def _version_of(body: bytes) -> str:
+    """SOAP 1.2 when the unreadable request looks like it, else 1.1."""
+    return SOAP12 if SOAP12.encode() in body[:2048] else SOAP11
+
+
+def _refused(soap_ns: str, exc: Refusal) -> Response:
+    """A refused document is the sender's fault (Client/Sender) unless customs itself failed (5xx)."""
+    p = exc.problems[0]
+    return _fault_response(soap_ns, p.code, p.pointer, p.message, client=p.code < 500)
+
+
+def _fault_response(soap_ns: str, code: int, pointer: str, message: str, *, client: bool = True) -> Response:
+    data = fault(soap_ns, CUSTOMS_NS, client=client, code=code, pointer=pointer, message=message)
+    return Response(data, status_code=500, media_type=CONTENT_TYPE[soap_ns])
+
+
+# -- REST (CDS-like) -------------------------------------------------------------------------------
+def _rest_routes(app: FastAPI, sim: Simulator) -> None:
+    @app.post("/oauth/token")
+    async def token(request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        auth = request.headers.get("authorization", "")
+        try:
+            client_id, _, secret = b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            client_id, secret = "", ""
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        if not client_id.startswith("eata-gateway-") or secret != CLIENT_SECRET:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        value = secrets.token_urlsafe(24)
+        sim.tokens[value] = time.monotonic() + sim.token_ttl
+        sim.token_grants += 1
+        return JSONResponse({"access_token": value, "token_type": "Bearer", "expires_in": int(sim.token_ttl)})
+
+    def authorised(request: Request) -> bool:
+        value = request.headers.get("authorization", "").removeprefix("Bearer ")
+        expiry = sim.tokens.get(value)
+        return expiry is not None and expiry > time.monotonic()
+
+    @app.post("/customs/{code}/declarations")
+    async def declare(code: str, request: Request) -> Response:
+        system = sim.system(code)
+        if system is None or system.adapter.transport != "rest":
+            return JSONResponse({"error": "no REST service for this territory"}, status_code=404)
+        if (early := await _common_faults(sim)) is not None:
+            return early
+        if not authorised(request):
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        try:
+            response = system.receive(await request.body())
+        except Refusal as exc:
+            return JSONResponse(exc.as_dict(), status_code=400)
+        conversation = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{code}/{response.in_reply_to}"))
+        callback = request.headers.get("x-callback-url") or sim.callback_url
+        if callback and sim.faults.take("no_notification") is None:
+            copies = 2 if sim.faults.take("duplicate") is not None else 1
+            task = asyncio.create_task(_notify(sim, system, response, callback, conversation, copies))
+            sim._tasks.add(task)
+            task.add_done_callback(sim._tasks.discard)
+        return JSONResponse(
+            {"conversationId": conversation}, status_code=202, headers={"X-Conversation-ID": conversation}
+        )
+
+    @app.get("/customs/{code}/declarations/{message_id}")
+    async def status(code: str, message_id: str, request: Request) -> Response:
+        system = sim.system(code)
+        if system is None:
+            return JSONResponse({"error": "unknown territory"}, status_code=404)
+        if not authorised(request):
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        found = system.find(message_id)
+        if found is None:
+            return JSONResponse({"error": "unknown message"}, status_code=404)
+        return Response(_document(sim, system, found), media_type="application/xml")
+
+
+async def _notify(
+    sim: Simulator,
+    system: NationalCustoms,
+    response: CustomsResponse,
+    url: str,
+    conversation: str,
+    copies: int,
+) -> None:
+    """Push the decision to the gateway's callback, as CDS pushes notifications (a few tries)."""
+    await asyncio.sleep(sim.notify_delay)
+    document = _document(sim, system, response)
+    headers = {
+        "Content-Type": "application/xml",
+        "X-Conversation-ID": conversation,
+        "X-Territory": system.adapter.code,
+    }
+    async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+        for _ in range(copies):
+            status: int | str = "unreached"
+            for attempt in range(3):
+                try:
+                    status = (await client.post(url, content=document, headers=headers)).status_code
+                    if status < 500:
+                        break
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                await asyncio.sleep(0.1 * (attempt + 1))
+            sim.notifications.append(
+                {"territory": system.adapter.code, "in_reply_to": response.in_reply_to, "status": status}
+            )
+
+
+# -- control ---------------------------------------------------------------------------------------
+def _control_routes(app: FastAPI, sim: Simulator) -> None:
+    @app.get("/_control/faults")
+    async def get_faults() -> dict[str, str]:
+        return {"profile": sim.faults.profile}
+
+    @app.post("/_control/faults")
+    async def set_faults(request: Request) -> Response:
+        try:
+            sim.faults.set(str((await request.json()).get("profile", "")))
+        except (ValueError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"profile": sim.faults.profile})
+
+    @app.get("/_control/state")
+    async def state() -> dict[str, Any]:
+        return {
+            "territories": {code: s.state() for code, s in sim.systems.items()},
+            "token_grants": sim.token_grants,
+            "notifications": list(sim.notifications),
+            "faults": sim.faults.profile,
+        }
+
+    @app.post("/_control/reset")
+    async def reset() -> dict[str, bool]:
+        for s in sim.systems.values():
+            s.records.clear()
+            s.effects.clear()
+            s.deadlines.clear()
+        sim.notifications.clear()
+        sim.faults.set("")
+        return {"reset": True}
+
+    @app.get("/health")
+    async def health() -> dict[str, object]:
+        return {"ok": True, "territories": sorted(sim.systems)}
+
+
+__all__ = ["Call", "Simulator", "create_app"]

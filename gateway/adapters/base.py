@@ -1,0 +1,177 @@
+"""What an adapter says about one eATA territory: a frozen config, plus hooks only for what config cannot say.
+
+Each file in the top-level ``adapters`` package defines ``ADAPTER = Adapter(...)``; the registry loads them
+all. Runtime-dependent values (endpoint, keys, callback) are resolved from the environment on use, so one
+config serves the simulator on loopback and the national system in production:
+
+- ``EATA_ENDPOINT_<XX>``   the national system's address (else ``EATA_SIMULATOR_URL`` + ``/customs/<XX>/...``)
+- ``EATA_TOKEN_URL_<XX>``  OAuth 2.0 token endpoint for REST territories (else the simulator's)
+- ``EATA_OAUTH_CLIENT_ID_<XX>`` / ``EATA_OAUTH_SECRET_<XX>``  client credentials for REST territories
+- ``EATA_CALLBACK_URL``    where customs push decisions (``<url>/<XX>``)
+- ``EATA_KEYS_DIR``        ``<name>.key.pem``/``<name>.cert.pem`` files for signing keys and trust anchors
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from gateway.errors import Problem
+from gateway.messages import Declaration
+from gateway.model import TransactionKind
+from gateway.translate import dialect_for
+
+EATA_LIVE = date(2026, 6, 1)
+DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8200"
+DEFAULT_CALLBACK_URL = "http://127.0.0.1:8080/callback"
+
+Transport = Literal["soap", "rest"]
+SoapVersion = Literal["1.1", "1.2"]
+Grace = Literal["committed", "unconfirmed", "none"]
+OfficePolicy = Literal["listed", "listed-or-any"]
+
+# Gateway-side hook: adjust a declaration before encoding (e.g. a national spelling rule).
+Prepare = Callable[[Declaration], Declaration]
+# National-side hook: a rule the territory's system applies that config cannot state; None = fine.
+Check = Callable[[Declaration], Problem | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 3.0
+    read: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """In-process retries of one delivery; past them the relay's own backoff tiers take over."""
+
+    attempts: int = 3
+    backoff: float = 0.5  # seconds before the 2nd attempt; doubles each time
+    max_backoff: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Pause after failed attempt ``attempt`` (1-based)."""
+        return min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth:
+    """OAuth 2.0 client credentials (REST transports); secrets come from the environment only."""
+
+    scope: str = "write:eata-declarations"
+    token_path: str = "/oauth/token"  # on the simulator; EATA_TOKEN_URL_<XX> overrides
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    id: str
+    name: str
+    roles: tuple[str, ...] = ()
+    verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """One territory's configuration. Fields have defaults so a territory file states only what differs."""
+
+    code: str  # ISO 3166 alpha-2, upper case, = the module name
+    name: str
+    language: str  # ISO 639-1 of the national system's free text
+    agency: str  # the customs administration
+    national_system: str  # the clearance system eATA declarations land in
+    transport: Transport = "soap"
+    soap_version: SoapVersion = "1.1"
+    live_date: date = EATA_LIVE
+    # kind value -> dialect; kinds not named use gateway.translate.dialect_for (wco-dec, ncts for transit)
+    dialects: Mapping[str, str] = field(default_factory=dict)
+    customisation: str = ""  # national customisation id, passed to the mapping as a param
+    params: Mapping[str, Any] = field(default_factory=dict)  # extra mapping params
+    timeouts: Timeouts = Timeouts()
+    retry: RetryPolicy = RetryPolicy()
+    oauth: OAuth | None = None
+    tls_client_cert: str | None = None  # PEM path (cert + key) for mTLS, when the territory wants it
+    signing_key: str = "gateway"  # key name in EATA_KEYS_DIR
+    trust_anchors: tuple[str, ...] = ("ca",)  # certificate names in EATA_KEYS_DIR
+    simulator_key: str = ""  # key the simulator signs with; default sim-<xx>
+    offices: tuple[Office, ...] | None = None  # None: from mappings/codelists/customs-offices.yaml
+    office_policy: OfficePolicy = "listed-or-any"  # "listed-or-any": any XX office when none is listed
+    office_prefixes: tuple[str, ...] = ()  # country prefixes of its office references; default (code,)
+    grace: Grace = "unconfirmed"  # paper accepted in the first year? (gateway.grace holds the dated rules)
+    prepare: Prepare | None = None
+    check: Check | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dialects", MappingProxyType(dict(self.dialects)))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    # -- derived -----------------------------------------------------------------------------------
+    @property
+    def territory(self) -> str:
+        return self.code
+
+    def dialect(self, kind: TransactionKind | str) -> str:
+        kind = TransactionKind(kind)
+        return self.dialects.get(kind.value) or dialect_for(kind)
+
+    def mapping_params(self) -> dict[str, Any]:
+        extra = {"customisation": self.customisation} if self.customisation else {}
+        return {**extra, "agency": self.agency, **self.params}
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self.office_prefixes or (self.code,)
+
+    @property
+    def office_ids(self) -> frozenset[str]:
+        return frozenset(o.id for o in self.offices or ())
+
+    def office(self, office_id: str) -> Office | None:
+        return next((o for o in self.offices or () if o.id == office_id), None)
+
+    def knows_office(self, office_id: str) -> bool:
+        """The national rule for 304: listed offices, or any of this country when none is on file."""
+        if not office_id.startswith(self.prefixes):
+            return False
+        if self.office_ids:
+            return office_id in self.office_ids
+        return self.office_policy == "listed-or-any"
+
+    def endpoint(self) -> str:
+        """The national system's address: env override, else the loopback simulator."""
+        explicit = os.environ.get(f"EATA_ENDPOINT_{self.code}")
+        if explicit:
+            return explicit
+        base = os.environ.get("EATA_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")
+        return f"{base}/customs/{self.code}" + ("/soap" if self.transport == "soap" else "")
+
+    def token_url(self) -> str:
+        explicit = os.environ.get(f"EATA_TOKEN_URL_{self.code}")
+        if explicit:
+            return explicit
+        base = os.environ.get("EATA_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")
+        return base + (self.oauth or OAuth()).token_path
+
+    def client_credentials(self) -> tuple[str, str]:
+        cid = os.environ.get(f"EATA_OAUTH_CLIENT_ID_{self.code}", f"eata-gateway-{self.code.lower()}")
+        secret = os.environ.get(f"EATA_OAUTH_SECRET_{self.code}", "simulator-secret")
+        return cid, secret
+
+    def callback_url(self) -> str:
+        return os.environ.get("EATA_CALLBACK_URL", DEFAULT_CALLBACK_URL).rstrip("/") + f"/{self.code}"
+
+    @property
+    def sim_key(self) -> str:
+        return self.simulator_key or f"sim-{self.code.lower()}"
+
+    def with_(self, **changes: Any) -> Adapter:
+        return replace(self, **changes)
+
+
+def keys_dir() -> Path:
+    return Path(os.environ.get("EATA_KEYS_DIR", "state/keys"))

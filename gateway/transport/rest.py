@@ -1,0 +1,147 @@
+"""REST delivery, CDS-like: signed XML POSTed with an OAuth 2.0 bearer token, acknowledged with 202.
+
+The decision is not in the answer: customs pushes it to the gateway's callback URL (``X-Callback-Url``,
+see :mod:`gateway.transport.callback`) and it can also be fetched with :func:`query_status`. The token
+comes from the client-credentials grant and is cached per territory until shortly before it expires; a
+401 on the API drops it and retries once with a fresh one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from gateway.errors import Code
+from gateway.transport.base import (
+    Delivered,
+    FinalFailure,
+    Outcome,
+    RetryableFailure,
+    from_exception,
+    from_status,
+    http_client,
+)
+
+if TYPE_CHECKING:
+    from gateway.adapters.base import Adapter
+
+EXPIRY_MARGIN = 30.0  # seconds: renew before the token lapses in flight
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    value: str
+    expires_at: float
+
+
+class TokenCache:
+    """Client-credentials tokens per (token URL, client id); one fetch at a time per key."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._tokens: dict[tuple[str, str], Token] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.fetches = 0
+
+    def get(self, adapter: Adapter, client: httpx.Client) -> Token | Outcome:
+        url, (cid, secret) = adapter.token_url(), adapter.client_credentials()
+        key = (url, cid)
+        with self._lock:
+            token = self._tokens.get(key)
+            if token and token.expires_at - EXPIRY_MARGIN > self._clock():
+                return token
+            scope = adapter.oauth.scope if adapter.oauth else ""
+            try:
+                r = client.post(
+                    url,
+                    data={"grant_type": "client_credentials", "scope": scope},
+                    auth=(cid, secret),
+                    headers={"Accept": "application/json"},
+                )
+            except httpx.HTTPError as exc:
+                return from_exception(exc)
+            self.fetches += 1
+            if r.status_code != 200:
+                outcome = from_status(r.status_code, r.text)
+                if isinstance(outcome, FinalFailure):
+                    return FinalFailure(Code.NOT_AUTHORISED, f"token refused: HTTP {r.status_code}")
+                return outcome
+            try:
+                body = r.json()
+                token = Token(body["access_token"], self._clock() + float(body.get("expires_in", 3600)))
+            except (ValueError, KeyError, TypeError):
+                return RetryableFailure(Code.CUSTOMS_FAULT, "token endpoint answered without an access_token")
+            self._tokens[key] = token
+            return token
+
+    def drop(self, adapter: Adapter) -> None:
+        with self._lock:
+            self._tokens.pop((adapter.token_url(), adapter.client_credentials()[0]), None)
+
+
+TOKENS = TokenCache()
+
+
+def submit(adapter: Adapter, document: bytes, message_id: str, *, tokens: TokenCache = TOKENS) -> Outcome:
+    """POST one signed document to ``<endpoint>/declarations`` (no retries here)."""
+    client = http_client(adapter)
+    for fresh in (False, True):
+        token = tokens.get(adapter, client)
+        if not isinstance(token, Token):
+            return token
+        try:
+            r = client.post(
+                f"{adapter.endpoint()}/declarations",
+                content=document,
+                headers={
+                    "Content-Type": "application/xml",
+                    "Accept": "application/json",
+                    "Authorization": f"Bearer {token.value}",
+                    "X-Message-ID": message_id,
+                    "X-Callback-Url": adapter.callback_url(),
+                },
+            )
+        except httpx.HTTPError as exc:
+            return from_exception(exc)
+        if r.status_code == 401 and not fresh:
+            tokens.drop(adapter)  # revoked or expired early: one more try with a new token
+            continue
+        return _answer(r)
+    return FinalFailure(Code.NOT_AUTHORISED, "customs refused a freshly issued token")
+
+
+def _answer(r: httpx.Response) -> Outcome:
+    if r.status_code == 202:
+        ack = r.headers.get("X-Conversation-ID")
+        if not ack:
+            try:
+                ack = r.json().get("conversationId")
+            except ValueError:
+                ack = None
+        return Delivered(None, ack)
+    if r.status_code == 200 and r.content:
+        return Delivered(r.content, r.headers.get("X-Conversation-ID"))
+    return from_status(r.status_code, r.text)
+
+
+def query_status(adapter: Adapter, message_id: str, *, tokens: TokenCache = TOKENS) -> Outcome:
+    """GET the decision: Delivered(answer bytes) once decided, Delivered(None) while pending."""
+    client = http_client(adapter)
+    token = tokens.get(adapter, client)
+    if not isinstance(token, Token):
+        return token
+    try:
+        r = client.get(
+            f"{adapter.endpoint()}/declarations/{message_id}",
+            headers={"Authorization": f"Bearer {token.value}", "Accept": "application/xml"},
+        )
+    except httpx.HTTPError as exc:
+        return from_exception(exc)
+    if r.status_code == 202:
+        return Delivered(None, message_id)
+    return _answer(r)
