@@ -13,6 +13,7 @@ from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
 from gateway.store import Database
 from gateway.territories import EATA_COUNTRIES
+from gateway.transport.callback import callback_app
 
 
 def database(settings: Settings) -> Database:
@@ -36,7 +37,7 @@ class Runtime:
             pin_window_s=settings.pin_window_s,
             pin_max_wrong=settings.pin_max_wrong,
         )
-        self.inbox = Inbox(self.service, settings.trust_dir)
+        self.inbox = Inbox(self.service)
         if settings.amqp_url:
             self.consumer = ResultConsumer(
                 settings.amqp_url, lambda t, c, m, b: handle_safely(self.inbox, t, c, m, b)
@@ -44,7 +45,9 @@ class Runtime:
         self.app: FastAPI = create_app(
             self.service,
             ready_checks={"store": self._store_ready, "broker": self._broker_ready},
-            customs_inbox=self.inbox.notification if settings.trust_dir else None,
+            callback=callback_app(
+                on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer)
+            ),
         )
 
     def _store_ready(self) -> str | None:

@@ -133,25 +133,48 @@ def query_status(territory: str, message_id: str, *, adapter: Adapter | None = N
     return _checked(adapter, outcome, message_id)
 
 
-def relay_deliver(envelope: object) -> object:
-    """A ready-made delivery callable for :class:`gateway.relay.worker` (``Deliver``).
+UNAVAILABLE_AFTER = 3  # relay attempts (each with its own in-process retries) before customs counts as down
 
-    The envelope body is a declaration as JSON (``content_type`` ``application/json``) or an already
-    signed national document; its territory picks the adapter.
+
+def relay_deliver(envelope: object) -> object:
+    """The delivery callable for :class:`gateway.relay.worker.Worker` (``Deliver``).
+
+    The envelope body is a declaration as JSON (``application/json``) or an already signed national
+    document; its territory picks the adapter. The result event is JSON, as :mod:`gateway.api.results`
+    reads it: ``answer`` (the signed customs document), ``acknowledged`` (the decision comes by callback)
+    or ``unavailable`` (customs down past its limit: the grace policy decides paper fallback or hold).
     """
     body: bytes = envelope.body  # type: ignore[attr-defined]
     territory: str = envelope.territory  # type: ignore[attr-defined]
-    if getattr(envelope, "content_type", "") == "application/json":
-        return to_relay(deliver(Declaration.model_validate_json(body), territory))
-    return to_relay(deliver(body, territory))
+    attempt: int = getattr(envelope, "attempt", 1)
+    if getattr(envelope, "content_type", "").endswith("json"):
+        outcome = deliver(Declaration.model_validate_json(body), territory)
+    else:
+        outcome = deliver(body, territory)
+    return to_relay(outcome, attempt=attempt)
 
 
-def to_relay(outcome: Outcome) -> object:
+def to_relay(outcome: Outcome, *, attempt: int = 1, unavailable_after: int = UNAVAILABLE_AFTER) -> object:
     """The relay worker's outcome (:mod:`gateway.relay.outcome`) for a delivery outcome."""
+    import base64
+    import json
+
     from gateway.relay.outcome import Done, Final, Retry
 
     if isinstance(outcome, Delivered):
-        return Done(result_event=outcome.response)
+        if outcome.response is None:
+            event = {"outcome": "acknowledged", "ack_id": outcome.ack_id}
+        else:
+            event = {"outcome": "answer", "document": base64.b64encode(outcome.response).decode()}
+        return Done(result_event=json.dumps(event).encode())
     if isinstance(outcome, RetryableFailure):
+        if attempt >= unavailable_after:
+            event = {
+                "outcome": "unavailable",
+                "code": outcome.code,
+                "reason": outcome.reason,
+                "attempts": attempt,
+            }
+            return Done(result_event=json.dumps(event).encode())
         return Retry(outcome.reason, outcome.code)
     return Final(outcome.code, outcome.reason)

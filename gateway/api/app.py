@@ -32,7 +32,7 @@ def create_app(
     service: Service,
     *,
     ready_checks: dict[str, ReadyCheck] | None = None,
-    customs_inbox: Callable[[str, bytes], str] | None = None,
+    callback: FastAPI | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="eATA gateway",
@@ -328,24 +328,8 @@ def create_app(
     def customs_events(caller: Caller) -> list[dict[str, Any]]:
         return service.customs_transactions(caller)
 
-    if customs_inbox is not None:
-
-        @app.post(
-            "/v1/customs/{territory}/notifications",
-            status_code=202,
-            tags=["customs"],
-            openapi_extra={
-                "requestBody": {
-                    "content": {"application/xml": {"schema": {"type": "string"}}},
-                    "required": True,
-                }
-            },
-        )
-        async def notification(territory: str, request: Request) -> dict[str, str]:
-            """A national system pushes its signed decision (REST-style, CDS-like); verified before use."""
-            body = await request.body()
-            outcome = await asyncio.to_thread(customs_inbox, territory.upper(), body)
-            return {"outcome": outcome}
+    if callback is not None:  # gateway-callback.wsdl (SOAP) and CDS-like REST pushes from customs
+        app.mount("/customs", callback)
 
     # -- integration testers ------------------------------------------------------------------------
     @app.post(

@@ -15,39 +15,31 @@ import base64
 import json
 import logging
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 
+from gateway.adapters import registry
+from gateway.adapters.delivery import read_answer
 from gateway.api.service import Service
-from gateway.codec import decode
 from gateway.errors import Code, Refusal, refuse
 from gateway.grace import Mode, decide_leg
 from gateway.messages import Response
 from gateway.model import TransactionKind
-from gateway.signing import TrustStore, Verifier
 
 log = logging.getLogger("eata.results")
 
 
 class Inbox:
-    def __init__(self, service: Service, trust_dir: Path | None) -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
-        self.trust_dir = trust_dir
-
-    @cache  # noqa: B019 - one verifier per territory for the process's life (trust loaded once)
-    def verifier(self, territory: str) -> Verifier:
-        if self.trust_dir is None:
-            raise refuse(Code.NOT_CONFIGURED, "/territory", "no trust anchors are configured on this gateway")
-        own = self.trust_dir / territory
-        path = own if own.is_dir() else self.trust_dir
-        return Verifier(TrustStore.from_paths(path))
 
     def notification(self, territory: str, document: bytes) -> str:
-        """A signed customs document (endorsement or rejection) for ``territory``; returns what happened."""
-        message = decode(document, territory, self.verifier(territory))
-        if not isinstance(message, Response):
-            raise refuse(Code.SCHEMA, "/", "a customs notification must be a response, not a declaration")
-        return self.service.apply_response(message, territory)
+        """A signed customs document (endorsement or rejection) for ``territory``; returns what happened.
+
+        Verified against the territory adapter's trust anchors; only the signed content is read.
+        """
+        return self.answer(territory, read_answer(registry.get(territory), document))
+
+    def answer(self, territory: str, response: Response) -> str:
+        return self.service.apply_response(response, territory)
 
     def result_event(self, territory: str, carnet_id: str, message_id: str, body: bytes) -> str:
         event = json.loads(body)
@@ -76,6 +68,8 @@ class Inbox:
         kind_of_tx = tx.kind if tx else TransactionKind.IMPORTATION
         leg = decide_leg(kind_of_tx, territory, datetime.now(UTC).date(), available=lambda _c: False)
         kind = "paper_fallback" if leg.mode == Mode.PAPER_FALLBACK else "held"
+        if transaction_id:
+            self.service.unavailable(carnet_id, transaction_id, resubmit=kind == "held")
         self.service.db.add_event(
             carnet_id,
             kind,

@@ -323,9 +323,36 @@ class Service:
 
     def submit(self, party: Party, carnet_id: str, transaction_id: str) -> str:
         """Hand a prepared transaction to customs through the relay; answers with a tracking ID."""
-        row = self._owned(party, carnet_id, HOLDER)
+        return self._enqueue(self._owned(party, carnet_id, HOLDER), carnet_id, transaction_id)
+
+    def unavailable(self, carnet_id: str, transaction_id: str, *, resubmit: bool) -> None:
+        """Customs could not be reached: back to prepared (paper fallback), or queued again (hold)."""
+        row = self._row(carnet_id)
         i, tx = self._tx(row.doc, transaction_id)
-        if tx.state not in (TransactionState.PREPARED, TransactionState.REJECTED):
+        if tx.state != TransactionState.SUBMITTED:
+            return
+        if resubmit:
+            self._enqueue(row, carnet_id, transaction_id, again=True)
+            return
+        back = tx.model_copy(update={"state": TransactionState.PREPARED})
+        doc = row.doc.model_copy(
+            update={"transactions": (*row.doc.transactions[:i], back, *row.doc.transactions[i + 1 :])}
+        )
+        self._write(
+            row,
+            doc,
+            "prepared",
+            {"why": "customs unavailable"},
+            transaction_id=transaction_id,
+            territory=tx.territory,
+        )
+
+    def _enqueue(self, row, carnet_id: str, transaction_id: str, *, again: bool = False) -> str:  # type: ignore[no-untyped-def]
+        i, tx = self._tx(row.doc, transaction_id)
+        allowed = (
+            (TransactionState.SUBMITTED,) if again else (TransactionState.PREPARED, TransactionState.REJECTED)
+        )
+        if tx.state not in allowed:
             raise refuse(Code.DUPLICATE, "/state", f"this transaction is already {tx.state.value}")
         attempt = sum(1 for e in self.db.events(transaction_id=transaction_id) if e["kind"] == "submitted")
         message_id = f"EATA{hashlib.sha256(f'{carnet_id}|{transaction_id}|{attempt}'.encode()).hexdigest()[:18].upper()}"
@@ -342,7 +369,7 @@ class Service:
             body=declaration.model_dump_json().encode(),
             message_id=message_id,
             correlation_id=tracking,
-            content_type="application/vnd.eata.declaration+json",
+            content_type="application/json",
         )
         with self.db.begin() as c:
             try:
