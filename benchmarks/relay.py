@@ -249,6 +249,8 @@ def main() -> None:
                 territory,
                 "--concurrency",
                 str(args.concurrency),
+                "--deliver",
+                "gateway.relay.sink:deliver",
                 "--delays",
                 "1000",
                 "--amqp",

@@ -20,7 +20,7 @@ from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue, retry_queue, w
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_STORE = "sqlite:///eata-relay.db"
-DEFAULT_DELIVER = "gateway.relay.sink:deliver"  # until the adapters provide the real one
+DEFAULT_DELIVER = "gateway.adapters.delivery:relay_deliver"
 
 Amqp = Annotated[str | None, typer.Option("--amqp", help="AMQP URL (default: $EATA_AMQP_URL)")]
 StoreUrl = Annotated[str | None, typer.Option("--store", help="Relay store URL (default: $EATA_STORE_URL)")]

@@ -76,6 +76,8 @@ def test_worker_kills_and_a_broker_crash_lose_nothing_and_duplicate_no_effect(
                 territory,
                 "--concurrency",
                 "4",
+                "--deliver",
+                "gateway.relay.sink:deliver",
                 "--delays",
                 ",".join(map(str, DELAYS)),
                 "--amqp",
