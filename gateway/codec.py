@@ -11,6 +11,7 @@ from lxml import etree
 
 from gateway.signing import Signer, Verifier
 from gateway.translate import Message, from_xml, to_xml
+from gateway.translate.core import Context
 from gateway.xmlsafe import XmlLimits, parse_xml, serialize
 
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -34,7 +35,12 @@ def without_signature(root: etree._Element) -> etree._Element:
 
 
 def decode(
-    data: bytes, territory: str, verifier: Verifier | None = None, *, limits: XmlLimits | None = None
+    data: bytes,
+    territory: str,
+    verifier: Verifier | None = None,
+    *,
+    limits: XmlLimits | None = None,
+    context: Context = None,
 ) -> Message:
     """Parse safely, verify the signature (when a verifier is given), then read the signed content only."""
     if verifier is not None:
@@ -42,4 +48,4 @@ def decode(
         root = without_signature(verified.signed_root)
     else:
         root = parse_xml(data, limits=limits) if limits else parse_xml(data)
-    return from_xml(root, territory)
+    return from_xml(root, territory, context=context)

@@ -142,7 +142,7 @@ def journey_ch() -> dict[str, Any]:
                 "1-4",
                 "Svinesund",
                 transit={"office_of_destination": "DE004055", "final_date": "2026-10-12", "seals": ["NO-77120"]},
-                endorsement={"seals": ["NO-77120"]},
+                endorsement={"seals": ["NO-77120"], "reference": "26SE7F3A9C21B04DJ5"},  # NCTS MRN
             ),
             tx(4, "transit_discharge", "DE004055", "2026-10-07", "1-4", "Weil am Rhein", endorsement={"seals_intact": True}),
             tx(

@@ -34,6 +34,7 @@ from gateway.adapters.base import Adapter
 from gateway.adapters.delivery import signer as load_signer
 from gateway.adapters.delivery import verifier as load_verifier
 from gateway.errors import Code, Refusal
+from gateway.messages import Declaration
 from gateway.messages import Response as CustomsResponse
 from gateway.transport.envelope import (
     CONTENT_TYPE,
@@ -75,10 +76,11 @@ def build_systems(
     systems: dict[str, NationalCustoms] = {}
     keys_dir = keys_dir.resolve()
     gateway_trust = load_verifier(keys_dir, trust)
+    movements: dict[str, Declaration] = {}  # the NCTS common domain, one for all
     for t in territories:
         adapter = t if isinstance(t, Adapter) else registry.get(t)
         systems[adapter.code] = NationalCustoms(
-            adapter, load_signer(keys_dir, adapter.sim_key), gateway_trust
+            adapter, load_signer(keys_dir, adapter.sim_key), gateway_trust, movements
         )
     return systems
 

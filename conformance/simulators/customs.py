@@ -51,13 +51,22 @@ class Record:
 class NationalCustoms:
     """One territory's system: decisions, records per message ID, deadlines it set."""
 
-    def __init__(self, adapter: Adapter, signer: Signer, verifier: Verifier) -> None:
+    def __init__(
+        self,
+        adapter: Adapter,
+        signer: Signer,
+        verifier: Verifier,
+        movements: dict[str, Declaration] | None = None,
+    ) -> None:
         self.adapter = adapter
         self.signer = signer
         self.verifier = verifier
         self.records: dict[str, Record] = {}
         self.effects: Counter[str] = Counter()  # message ID -> decisions taken (1 = exactly once)
         self.deadlines: dict[tuple[str, int], dt.date] = {}  # (carnet, item) -> final re-export date
+        # MRN -> the transit declaration: NCTS's common domain, shared by all simulated territories so
+        # the office of destination knows a movement another territory's office of departure opened.
+        self.movements: dict[str, Declaration] = {} if movements is None else movements
         self._lock = threading.Lock()
         self._seq = 0
 
@@ -67,7 +76,8 @@ class NationalCustoms:
 
     def receive(self, document: bytes) -> Response:
         """Verify and decide; raises Refusal for a document customs cannot read or trust."""
-        message = decode(document, self.adapter.code, self.verifier)
+        # An arrival (NCTS IE007) names only its movement: the rest comes from that movement's declaration.
+        message = decode(document, self.adapter.code, self.verifier, context=self._movement)
         if not isinstance(message, Declaration):
             raise refuse(Code.SCHEMA, "/", "customs receive declarations, not responses")
         digest = hashlib.sha256(message.model_dump_json().encode()).hexdigest()
@@ -85,6 +95,9 @@ class NationalCustoms:
             self.records[message.message_id] = Record(digest, response)
             self.effects[message.message_id] += 1
             return response
+
+    def _movement(self, partial: dict[str, object]) -> Declaration | None:
+        return self.movements.get(str(partial.get("movement_reference")))
 
     def answer(self, response: Response, *, signed: bool = True) -> bytes:
         """The national answer document, signed with the simulator's key unless told otherwise."""
@@ -114,13 +127,16 @@ class NationalCustoms:
         elif d.kind == K.TRANSIT_START:
             final = min(d.date + dt.timedelta(days=8), d.valid_until)
         office = self.adapter.office(d.office)
+        reference = self._mrn(d)
+        if d.kind == K.TRANSIT_START:
+            self.movements[reference] = d
         return self._response(
             d,
             endorsement=Endorsement(
                 office=d.office,
                 place=(office.name if office else f"{self.adapter.name} customs")[:70],
                 at=_now(),
-                reference=self._mrn(d),
+                reference=reference,
                 final_date=final,
                 seals_intact=True if d.kind == K.TRANSIT_DISCHARGE else None,
                 officer=self.officer,
@@ -173,9 +189,9 @@ class NationalCustoms:
         )
 
     def _mrn(self, d: Declaration) -> str:
-        """MRN-shaped: year, country, 12 characters, a procedure letter (J: ATA)."""
-        body = hashlib.sha256(f"{d.message_id}/{d.carnet_id}".encode()).hexdigest()[:12].upper()
-        return f"{d.date:%y}{self.adapter.code}{body}J"
+        """An MRN: year, country, 12 characters, procedure letter (J: ATA) and a check digit."""
+        digest = hashlib.sha256(f"{d.message_id}/{d.carnet_id}".encode()).hexdigest()
+        return f"{d.date:%y}{self.adapter.code}{digest[:12].upper()}J{int(digest[12:20], 16) % 10}"
 
     def state(self) -> dict[str, object]:
         with self._lock:

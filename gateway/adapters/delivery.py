@@ -37,6 +37,7 @@ from gateway.codec import decode, encode
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Declaration, Response
 from gateway.signing import Signer, TrustStore, Verifier, load_signing_key
+from gateway.translate.core import Context
 from gateway.transport import rest, soap
 from gateway.transport.base import Delivered, FinalFailure, Outcome, RetryableFailure, with_retries
 from gateway.xmlsafe import parse_xml
@@ -68,9 +69,15 @@ def encode_for(adapter: Adapter, declaration: Declaration) -> bytes:
     )
 
 
-def read_answer(adapter: Adapter, data: bytes) -> Response:
-    """Verify a customs answer against the territory's trust anchors and decode the signed content only."""
-    message = decode(data, adapter.code, verifier(keys_dir().resolve(), adapter.trust_anchors))
+def read_answer(adapter: Adapter, data: bytes, context: Context = None) -> Response:
+    """Verify a customs answer against the territory's trust anchors and decode the signed content only.
+
+    ``context`` (the declaration answered, or what the gateway knows of it) fills what a national answer
+    cannot carry, e.g. the carnet and transaction IDs of an NCTS IE025.
+    """
+    message = decode(
+        data, adapter.code, verifier(keys_dir().resolve(), adapter.trust_anchors), context=context
+    )
     if not isinstance(message, Response):
         raise refuse(Code.SCHEMA, "/", "customs answered with a document that is not a response")
     return message
@@ -107,12 +114,18 @@ def deliver(
     outcome = with_retries(adapter, lambda: send(adapter, document, message_id), sleep)
     if not isinstance(outcome, Delivered) or outcome.response is None:
         return outcome
-    return _checked(adapter, outcome, message_id)
+    context = answered(message) if isinstance(message, Declaration) else None
+    return _checked(adapter, outcome, message_id, context)
 
 
-def _checked(adapter: Adapter, outcome: Delivered, message_id: str) -> Outcome:
+def answered(declaration: Declaration) -> dict[str, str]:
+    """What an answer to ``declaration`` may take from it when the national message cannot say it."""
+    return {"carnet_id": declaration.carnet_id, "transaction_id": declaration.transaction_id}
+
+
+def _checked(adapter: Adapter, outcome: Delivered, message_id: str, context: Context = None) -> Outcome:
     try:
-        answer = read_answer(adapter, outcome.response or b"")
+        answer = read_answer(adapter, outcome.response or b"", context)
     except Refusal as exc:
         if exc.code in _SIGNATURE_CODES:
             return FinalFailure(exc.code, f"customs answer not trustworthy: {exc}", outcome.attempts)

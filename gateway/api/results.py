@@ -36,7 +36,12 @@ class Inbox:
 
         Verified against the territory adapter's trust anchors; only the signed content is read.
         """
-        return self.answer(territory, read_answer(registry.get(territory), document))
+        return self.answer(territory, read_answer(registry.get(territory), document, self._answered))
+
+    def _answered(self, partial: dict[str, object]) -> dict[str, object] | None:
+        """The declaration an answer replies to, for what national answers cannot carry (NCTS IE025)."""
+        sub = self.service.db.submission(message_id=str(partial.get("in_reply_to")))
+        return {"carnet_id": sub["carnet_id"], "transaction_id": sub["transaction_id"]} if sub else None
 
     def answer(self, territory: str, response: Response) -> str:
         return self.service.apply_response(response, territory)

@@ -86,6 +86,9 @@ class Declaration(StrictModel):
     intended_place_of_use: Text | None = None
     not_processed_abroad: bool | None = None
     transit: Transit | None = None
+    movement_reference: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/-]{1,35}$")] | None = Field(
+        default=None, description="Transit discharge: the MRN customs gave the transit at its start"
+    )
     items: tuple[DeclaredItem, ...] = Field(min_length=1)
 
     @property
@@ -118,6 +121,14 @@ def declaration_for(
         travel = next((t for t in doc.travels if t.travel_id == tx.travel_id), None)
         transport_mode = travel.transport_mode if travel else None
     rep = next((r for r in c.representatives), None)
+    movement = None
+    if tx.kind == TransactionKind.TRANSIT_DISCHARGE:  # the arrival names the movement it ends
+        start = next(
+            (t for t in reversed(doc.transactions[:index])
+             if t.kind == TransactionKind.TRANSIT_START and t.endorsement is not None and t.state == "committed"),
+            None,
+        )
+        movement = start.endorsement.reference if start and start.endorsement else None
     return Declaration(
         message_id=message_id,
         carnet_id=c.carnet_id,
@@ -138,6 +149,7 @@ def declaration_for(
         intended_place_of_use=tx.intended_place_of_use,
         not_processed_abroad=tx.not_processed_abroad,
         transit=tx.transit,
+        movement_reference=movement,
         items=tuple(
             DeclaredItem(
                 item_number=i.item_number,

@@ -76,7 +76,7 @@ class Endorsement(StrictModel):
     """Customs' commit of a transaction (box H): replaces the stamp."""
 
     office: OfficeRef
-    place: ShortText
+    place: ShortText | None = None  # NCTS release messages carry no place
     at: datetime
     reference: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/-]{1,35}$")]
     final_date: date | None = Field(
@@ -86,7 +86,7 @@ class Endorsement(StrictModel):
     seals: tuple[Seal, ...] = ()
     seals_intact: bool | None = Field(default=None, description="At transit discharge")
     remarks: Annotated[str, StringConstraints(max_length=512)] | None = None
-    officer: ShortText
+    officer: ShortText | None = None  # not every national answer names the officer
 
 
 class Rejection(StrictModel):

@@ -299,7 +299,7 @@ class Ledger:
                 f"the transit of item {pos.item} had to end by {pos.deadline}; it is now {tx.date}",
             )
         e = tx.endorsement
-        if pos.seals and (e is None or e.seals_intact is not True):
+        if pos.seals and e is not None and e.seals_intact is not True:  # judged when customs answer
             raise refuse(
                 Code.SEALS,
                 f"{at}/endorsement/seals_intact",

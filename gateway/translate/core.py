@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -93,14 +94,32 @@ def to_bytes(message: Message, territory: str, **kw: Any) -> bytes:
     return etree.tostring(to_xml(message, territory, **kw), xml_declaration=True, encoding="UTF-8")
 
 
-def from_xml(root: etree._Element, territory: str, *, params: dict[str, Any] | None = None) -> Message:
-    """Read a national document (already parsed safely and, where signed, verified) into a message."""
+Context = Message | dict[str, Any] | Callable[[dict[str, Any]], "Message | dict[str, Any] | None"] | None
+
+
+def from_xml(
+    root: etree._Element, territory: str, *, params: dict[str, Any] | None = None, context: Context = None
+) -> Message:
+    """Read a national document (already parsed safely and, where signed, verified) into a message.
+
+    ``context`` is the message this document relates to (or a function finding it from what the
+    document does carry); it fills only the fields the mapping declares it cannot carry.
+    """
     m = _by_root().get(root.tag)
     if m is None:
         raise refuse(Code.SCHEMA, "/", f"{root.tag} is not a message this gateway understands")
     if m.xsd:
         schemas.validate(schemas.profile(m.xsd), root)
     data = engine.from_xml(m, root, territory, params)
+    for path, placeholder in m.placeholders.items():
+        _drop_if(data, path.split("."), placeholder)
+    if m.context:
+        found = context(data) if callable(context) else context
+        if isinstance(found, (Declaration, Response)):
+            found = found.model_dump(mode="json", exclude_none=True)
+        for key in m.context:
+            if found and key in found:
+                data[key] = _deep_merge(found[key], data.get(key))
     model = _MODELS[m.model]
     try:
         return model.model_validate_json(json.dumps(data))
@@ -110,6 +129,20 @@ def from_xml(root: etree._Element, territory: str, *, params: dict[str, Any] | N
         if isinstance(exc, ValidationError):
             raise Refusal(problems_from_validation(exc)) from None
         raise
+
+
+def _drop_if(data: dict[str, Any], keys: list[str], value: str) -> None:
+    for k in keys[:-1]:
+        data = data.get(k) if isinstance(data.get(k), dict) else {}
+    if data.get(keys[-1]) == value:
+        del data[keys[-1]]
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    """``over`` (what the document carried) wins; ``base`` (the context) fills the rest."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: _deep_merge(base.get(k), v) for k, v in over.items()}}
+    return base if over is None else over
 
 
 def from_bytes(data: bytes, territory: str, *, limits: XmlLimits | None = None, **kw: Any) -> Message:

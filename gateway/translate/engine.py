@@ -6,15 +6,30 @@ directly (JMESPath is kept for ``when`` conditions, which stay at block level).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
+import jmespath
+from jmespath import functions
 from lxml import etree
 
 from gateway.errors import Code, Problem, Refusal, refuse
 from gateway.translate.mapping import Mapping, Rule, codes_for, reverse_codes, substitute
 
 _Element = etree._Element
+
+
+class _Functions(functions.Functions):
+    """Extra JMESPath functions for ``when`` conditions."""
+
+    @functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
+    def _func_matches(self, value: str | None, pattern: str) -> bool:
+        """``matches(path, 'regex')``: the whole value matches an XSD-style pattern (e.g. an MRN)."""
+        return value is not None and re.fullmatch(pattern, value) is not None
+
+
+_OPTIONS = jmespath.Options(custom_functions=_Functions())
 
 
 def _walk(data: Any, keys: tuple[str, ...]) -> Any:
@@ -66,7 +81,7 @@ class _Out:
 
     def run(self, rules: tuple[Rule, ...], scope: Any, el: _Element, at: str) -> None:
         for r in rules:
-            if r.when is not None and not r.when.search(scope):
+            if r.when is not None and not r.when.search(scope, options=_OPTIONS):
                 continue
             if r.kind == "field":
                 self.field(r, scope, el, at)
@@ -179,10 +194,18 @@ class _Back:
                     _set(out, r.settable, entries)
 
     def matching(self, r: Rule, el: _Element) -> list[_Element]:
-        """Elements at a block's path whose constant children match (how twins are told apart)."""
+        """Elements at a block's path whose constant children match (how twins are told apart).
+
+        Positional constants (``${index}``) and conditional ones do not identify a block.
+        """
         found = el.findall(self.path(r.xml))
         consts = [
-            c for c in r.rules if c.kind == "const" and c.when is None and not c.xml[-1].startswith("@")
+            c
+            for c in r.rules
+            if c.kind == "const"
+            and c.when is None
+            and not c.xml[-1].startswith("@")
+            and "${index}" not in (c.value or "")
         ]
         if not consts:
             return found

@@ -51,6 +51,23 @@ def _dt304_back(text: str) -> str:
     return parsed.isoformat() + suffix
 
 
+def _utc_seconds_out(v: object) -> str:
+    # NCTS DateTime (xs:dateTime without zone, pattern YYYY-MM-DDTHH:MM:SS): written in UTC.
+    parsed = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _utc_date_out(v: object) -> str:
+    # The UTC calendar day of an instant (NCTS release/acceptance dates); written out only.
+    return _utc_seconds_out(v)[:10]
+
+
+def _utc_seconds_back(text: str) -> str:
+    return datetime.fromisoformat(text).replace(tzinfo=None).isoformat() + "Z"
+
+
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
@@ -62,6 +79,10 @@ FORMATS: dict[str, Format] = {
         Format("datetime", _datetime_out, _datetime_back),
         Format("datetime304", _dt304_out, _dt304_back),
         Format("bool", lambda v: "true" if v else "false", lambda t: t in ("true", "1")),
+        # NCTS: a date where a DateTime is required (midnight), and a UTC instant without its zone
+        Format("date_midnight", lambda v: f"{v}T00:00:00", lambda t: date.fromisoformat(t[:10]).isoformat()),
+        Format("datetime_utc", _utc_seconds_out, _utc_seconds_back),
+        Format("utc_date", _utc_date_out, lambda t: date.fromisoformat(t).isoformat()),
         Format("bool01", lambda v: "1" if v else "0", lambda t: t == "1"),
     )
 }

@@ -5,10 +5,16 @@ back, it must be a plain dotted path so the engine can set it. Rule kinds:
 
 - field: ``{json, xml, format?, codelist?, when?, required?}``
 - const: ``{xml, value, when?}`` — written out; on the way back it identifies blocks, nothing more
-- block: ``{xml, rules, json?, when?}`` — always a new element; ``json`` scopes its rules to an object
+- block: ``{xml, rules, json?, when?}`` — always a new element; ``json`` scopes its rules to an object;
+  ``rules: []`` writes an empty element (a required container whose children are all optional)
 - group: ``{xml, json, rules}`` — one new element per list entry (goods items); ``${index}`` in a
   constant inside it is the entry's 1-based position
 - derived: ``{xml, count: list}`` or ``{xml, sum: list.field}`` — written out only (totals, counts)
+
+``when`` is JMESPath on the current scope, with one extra function: ``matches(path, 'regex')`` is true
+when the value matches the whole pattern (e.g. write a reference as an NCTS MRN only when it is one).
+It is checked on the way out only; on the way back a block is recognised by its constant children
+(constants with ``when`` or ``${index}`` do not count), and a later rule overwrites an earlier one.
 
 Values may name territory parameters as ``${name}``; codelists come from ``mappings/codelists``.
 """
@@ -72,6 +78,10 @@ class Mapping:
     params: dict[str, Any] = field(default_factory=dict)  # defaults; territories override
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     xsd: str | None = None  # profile XSD, relative to xsd/
+    # Fields the national message cannot carry (official schemas without free text, e.g. NCTS IE007 and
+    # IE025): on the way back they come from the message this one relates to, and only these may.
+    context: tuple[str, ...] = ()
+    placeholders: dict[str, str] = field(default_factory=dict)  # dotted path -> value meaning "absent"
 
     def params_for(self, territory: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         merged = {**self.params, **self.overrides.get(territory, {})}
@@ -92,7 +102,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         raise ValueError(f"{where}: json path {path!r} must be a plain dotted path to map both ways")
     if "group" in raw or raw.get("kind") == "group":
         return Rule("group", xml, json=raw.get("group", path), rules=children, when=when)
-    if children:
+    if children or "rules" in raw:  # ``rules: []``: an empty element a schema requires
         return Rule("block", xml, json=path, rules=children, when=when)
     if path is None:
         raise ValueError(f"{where}: a field needs a json path")
@@ -125,6 +135,8 @@ def load_mapping(path: Path) -> Mapping:
         params=raw.get("params") or {},
         overrides=raw.get("overrides") or {},
         xsd=raw.get("xsd"),
+        context=tuple(raw.get("context") or ()),
+        placeholders={str(k): str(v) for k, v in (raw.get("placeholders") or {}).items()},
     )
 
 

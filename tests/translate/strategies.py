@@ -31,6 +31,15 @@ moments = st.datetimes(
 ).map(lambda d: d.replace(microsecond=0))
 
 
+mrns = st.builds(
+    lambda yy, cc, body, d: f"{yy}{cc}{body}J{d}",
+    st.integers(min_value=26, max_value=99),
+    st.sampled_from(TERRITORIES),
+    st.text(st.sampled_from("ABCDEF0123456789"), min_size=12, max_size=12),
+    st.integers(min_value=0, max_value=9),
+)
+
+
 def office(country: str) -> st.SearchStrategy[str]:
     return st.text(st.sampled_from("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), min_size=6, max_size=6).map(
         lambda s: country + s
@@ -90,7 +99,9 @@ def declarations(draw: st.DrawFn, kinds: list[TransactionKind], territory: str |
         kind=kind,
         office=draw(office(country)),
         date=when,
-        holder=draw(traders),
+        holder=draw(
+            traders.filter(lambda t: t.id) if kind == TransactionKind.TRANSIT_DISCHARGE else traders
+        ),  # IE007 needs the EORI
         representative=draw(st.none() | traders),
         issuing_association=draw(text(70)),
         issuing_country=draw(st.sampled_from(TERRITORIES)),
@@ -102,6 +113,7 @@ def declarations(draw: st.DrawFn, kinds: list[TransactionKind], territory: str |
         intended_place_of_use=draw(st.none() | text(512)),
         not_processed_abroad=draw(st.none() | st.booleans()),
         transit=transit,
+        movement_reference=draw(mrns) if kind == TransactionKind.TRANSIT_DISCHARGE else None,
         items=draw(items(with_mass=kind in transit_kinds)),
     )
 

@@ -15,7 +15,9 @@ GB = str(EXAMPLES / "journey-gb.json")
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, timeout=60, input=stdin, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], capture_output=True, timeout=60, input=stdin, check=False
+    )
 
 
 def test_translate_uk_importation_and_parse_it_back(tmp_path: Path) -> None:
@@ -25,8 +27,16 @@ def test_translate_uk_importation_and_parse_it_back(tmp_path: Path) -> None:
     assert root.tag == "{urn:wco:datamodel:WCO:DEC-DMS:2}Declaration"
     ns = {"d": "urn:wco:datamodel:WCO:DEC-DMS:2"}
     assert root.findtext("d:DeclarationOfficeID", namespaces=ns) == "GB000084"
-    assert root.xpath("//d:AdditionalDocument[d:TypeCode='955']/d:ID/text()", namespaces=ns)[0] == "NO/2026/000124"
-    assert root.xpath("//d:GovernmentAgencyGoodsItem/d:SequenceNumeric/text()", namespaces=ns) == ["1", "2", "3", "4"]
+    assert (
+        root.xpath("//d:AdditionalDocument[d:TypeCode='955']/d:ID/text()", namespaces=ns)[0]
+        == "NO/2026/000124"
+    )
+    assert root.xpath("//d:GovernmentAgencyGoodsItem/d:SequenceNumeric/text()", namespaces=ns) == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
     f = tmp_path / "imp.xml"
     f.write_bytes(r.stdout)
     parsed = run("parse", "--territory", "GB", str(f))
@@ -43,8 +53,16 @@ def test_translate_re_exportation_by_index_signs_when_asked(tmp_path: Path) -> N
 
     pki = make_test_pki(tmp_path, ["gateway"])
     r = run(
-        "translate", "-t", "GB", "--index", "3", GB,
-        "--sign", str(pki["gateway"].key), "--cert", str(pki["gateway"].cert),
+        "translate",
+        "-t",
+        "GB",
+        "--index",
+        "3",
+        GB,
+        "--sign",
+        str(pki["gateway"].key),
+        "--cert",
+        str(pki["gateway"].cert),
     )
     assert r.returncode == 0, r.stderr
     signed = tmp_path / "signed.xml"
