@@ -246,8 +246,12 @@ class Demo:
                 if e["kind"] == "committed":
                     d = e["detail"]
                     final = f", final date {d['final_date']}" if d.get("final_date") else ""
+                    seals = ", seals intact" if d.get("seals_intact") else ""
+                    # NCTS answers carry no officer or place (IE025): say only what customs said
+                    who = f" by {d['officer']}" if d.get("officer") else ""
                     console.print(
-                        f"  ← [green]committed[/green] by {d['officer']} at {d['place']}: reference {d['reference']}{final}"
+                        f"  ← [green]committed[/green]{who} at {d.get('place') or d['office']}: "
+                        f"reference {d['reference']}{final}{seals}"
                     )
                 elif e["kind"] in ("rejected", "paper_fallback", "held"):
                     console.print(

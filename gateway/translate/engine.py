@@ -81,6 +81,8 @@ class _Out:
 
     def run(self, rules: tuple[Rule, ...], scope: Any, el: _Element, at: str) -> None:
         for r in rules:
+            if r.in_only:
+                continue
             if r.when is not None and not r.when.search(scope, options=_OPTIONS):
                 continue
             if r.kind == "field":

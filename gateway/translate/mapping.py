@@ -52,6 +52,7 @@ class Rule:
     value: str | None = None
     rules: tuple[Rule, ...] = ()
     out_only: bool = False  # derived values (e.g. national procedure codes from the kind)
+    in_only: bool = False  # a meaning read from a code the other way writes as a constant
 
     @property
     def absolute(self) -> bool:
@@ -117,6 +118,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         when=when,
         required=bool(raw.get("required", False)),
         out_only=raw.get("direction") == "out",
+        in_only=raw.get("direction") == "in",
     )
 
 

@@ -118,7 +118,9 @@ def _transport_error(exc: zeep.exceptions.TransportError) -> Outcome:
     status = exc.status_code or 502
     if status < 300:
         return RetryableFailure(Code.CUSTOMS_FAULT, f"customs answered malformed XML: {exc.message}"[:400])
-    return from_status(status, str(exc.message or ""))
+    # zeep's message says "invalid XML" of any error page: the page's own words tell an operator more
+    content = exc.content if isinstance(exc.content, bytes) else b""
+    return from_status(status, " ".join(content.decode("utf-8", "replace").split())[:200])
 
 
 def _answer(result: Any) -> Outcome:

@@ -136,7 +136,10 @@ def responses(draw: st.DrawFn, kinds: list[TransactionKind], outcome: str | None
                     st.lists(st.text(st.sampled_from("ABC0123456789-"), min_size=1, max_size=20), max_size=3)
                 )
             ),
-            seals_intact=draw(st.none() | st.booleans()),
+            # customs discharge a transit only with its seals intact (otherwise: unloading remarks)
+            seals_intact=True
+            if kind == TransactionKind.TRANSIT_DISCHARGE
+            else draw(st.none() | st.booleans()),
             remarks=draw(st.none() | text(512)),
             officer=draw(text(70)),
         )
