@@ -8,11 +8,18 @@ Routes (``XX`` = territory):
 - ``POST /customs/XX/declarations`` CDS-like REST: bearer token, XML body, 202 at once; the decision is
   pushed to ``X-Callback-Url`` afterwards. ``GET /customs/XX/declarations/{id}`` the decision (202 pending).
 - ``/_control/faults`` (GET/POST ``{"profile": ...}``), ``/_control/state``, ``/_control/reset``.
+- ``/_control/faults/XX`` (GET/POST) a profile for one territory only, over the simulator-wide one, so a
+  conformance run can fault one territory while the others run on; ``{"profile": null}`` removes it.
+- ``POST /_control/carnets`` ``{"carnet_id", "items": [1, 2], "valid_until"}``: what the eATA Core tells
+  customs about a carnet (its general list), so they refuse items not on it (302).
+- ``POST /_control/cancel/XX`` ``{"message_id", "reason"}``: the officer enters the holder's cancellation
+  code at the national portal; the committed transaction is rolled back (answers ``{"cancelled": true}``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 import time
 import uuid
@@ -27,7 +34,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from conformance.simulators.customs import NationalCustoms
+from conformance.simulators.customs import CarnetFacts, NationalCustoms
 from conformance.simulators.faults import Faults
 from gateway.adapters import registry
 from gateway.adapters.base import Adapter
@@ -64,10 +71,18 @@ class Simulator:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     token_grants: int = 0
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    territory_faults: dict[str, Faults] = field(default_factory=dict)  # code -> profile over the global one
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for code, system in self.systems.items():
+            system.misbehaves = lambda kind, code=code: self.faults_for(code).has(kind)  # type: ignore[misc]
 
     def system(self, code: str) -> NationalCustoms | None:
         return self.systems.get(code.upper())
+
+    def faults_for(self, code: str) -> Faults:
+        return self.territory_faults.get(code.upper(), self.faults)
 
 
 def build_systems(
@@ -77,10 +92,11 @@ def build_systems(
     keys_dir = keys_dir.resolve()
     gateway_trust = load_verifier(keys_dir, trust)
     movements: dict[str, Declaration] = {}  # the NCTS common domain, one for all
+    carnets: dict[str, CarnetFacts] = {}  # what the eATA Core tells every customs system
     for t in territories:
         adapter = t if isinstance(t, Adapter) else registry.get(t)
         systems[adapter.code] = NationalCustoms(
-            adapter, load_signer(keys_dir, adapter.sim_key), gateway_trust, movements
+            adapter, load_signer(keys_dir, adapter.sim_key), gateway_trust, movements, carnets
         )
     return systems
 
@@ -109,22 +125,24 @@ def create_app(
     return app
 
 
-async def _common_faults(sim: Simulator) -> Response | None:
+async def _common_faults(sim: Simulator, code: str) -> Response | None:
     """Faults that hit before customs looks at the request."""
-    if (f := sim.faults.take("latency")) is not None:
+    faults = sim.faults_for(code)
+    if (f := faults.take("latency")) is not None:
         await asyncio.sleep(f.value or 0.5)
-    if (f := sim.faults.take("hang")) is not None:
+    if (f := faults.take("hang")) is not None:
         await asyncio.sleep(f.value or 30.0)
-    if sim.faults.take("http_5xx") is not None:
+    if faults.take("http_5xx") is not None:
         return PlainTextResponse("Service Unavailable (simulated)", status_code=503)
     return None
 
 
 def _document(sim: Simulator, system: NationalCustoms, response: CustomsResponse) -> bytes:
-    if sim.faults.take("missing_signature") is not None:
+    faults = sim.faults_for(system.adapter.code)
+    if faults.take("missing_signature") is not None:
         return system.answer(response, signed=False)
     data = system.answer(response)
-    if sim.faults.take("bad_signature") is not None:
+    if faults.take("bad_signature") is not None:
         officer = system.officer.encode()
         data = data.replace(officer, officer.replace(b"officer", b"0fficer"), 1)  # altered after signing
     return data
@@ -146,18 +164,18 @@ def _soap_routes(app: FastAPI, sim: Simulator) -> None:
         system = sim.system(code)
         if system is None or system.adapter.transport != "soap":
             return PlainTextResponse("no SOAP service for this territory", status_code=404)
-        if (early := await _common_faults(sim)) is not None:
+        if (early := await _common_faults(sim, code)) is not None:
             return early
         body = await request.body()
         try:
             call = parse_call(body)
         except Refusal as exc:
             return _refused(_version_of(body), exc)
-        if sim.faults.take("soap_fault") is not None:
+        if sim.faults_for(code).take("soap_fault") is not None:
             return _fault_response(
                 call.soap_ns, Code.CUSTOMS_FAULT, "/", "simulated internal error", client=False
             )
-        if sim.faults.take("malformed") is not None:
+        if sim.faults_for(code).take("malformed") is not None:
             return Response(b"<soap:Envelope><broken", media_type=CONTENT_TYPE[call.soap_ns])
         try:
             if call.operation == "SubmitDeclaration":
@@ -224,7 +242,7 @@ def _rest_routes(app: FastAPI, sim: Simulator) -> None:
         system = sim.system(code)
         if system is None or system.adapter.transport != "rest":
             return JSONResponse({"error": "no REST service for this territory"}, status_code=404)
-        if (early := await _common_faults(sim)) is not None:
+        if (early := await _common_faults(sim, code)) is not None:
             return early
         if not authorised(request):
             return JSONResponse({"error": "invalid_token"}, status_code=401)
@@ -234,8 +252,9 @@ def _rest_routes(app: FastAPI, sim: Simulator) -> None:
             return JSONResponse(exc.as_dict(), status_code=400)
         conversation = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{code}/{response.in_reply_to}"))
         callback = request.headers.get("x-callback-url") or sim.callback_url
-        if callback and sim.faults.take("no_notification") is None:
-            copies = 2 if sim.faults.take("duplicate") is not None else 1
+        faults = sim.faults_for(code)
+        if callback and faults.take("no_notification") is None:
+            copies = 2 if faults.take("duplicate") is not None else 1
             task = asyncio.create_task(_notify(sim, system, response, callback, conversation, copies))
             sim._tasks.add(task)
             task.add_done_callback(sim._tasks.discard)
@@ -302,6 +321,51 @@ def _control_routes(app: FastAPI, sim: Simulator) -> None:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"profile": sim.faults.profile})
 
+    @app.get("/_control/faults/{code}")
+    async def get_territory_faults(code: str) -> Response:
+        if sim.system(code) is None:
+            return JSONResponse({"error": f"no simulated territory {code}"}, status_code=404)
+        return JSONResponse({"territory": code.upper(), "profile": sim.faults_for(code).profile})
+
+    @app.post("/_control/faults/{code}")
+    async def set_territory_faults(code: str, request: Request) -> Response:
+        if sim.system(code) is None:
+            return JSONResponse({"error": f"no simulated territory {code}"}, status_code=404)
+        try:
+            profile = (await request.json()).get("profile")
+            if profile is None:
+                sim.territory_faults.pop(code.upper(), None)
+            else:
+                sim.territory_faults[code.upper()] = Faults(str(profile))
+        except (ValueError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"territory": code.upper(), "profile": sim.faults_for(code).profile})
+
+    @app.post("/_control/carnets")
+    async def register_carnet(request: Request) -> Response:
+        try:
+            body = await request.json()
+            facts = CarnetFacts(
+                frozenset(int(i) for i in body["items"]), dt.date.fromisoformat(body["valid_until"])
+            )
+            carnet_id = str(body["carnet_id"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": f"bad carnet facts: {exc}"}, status_code=400)
+        next(iter(sim.systems.values())).carnets[carnet_id] = facts  # one Core, shared by all systems
+        return JSONResponse({"carnet_id": carnet_id, "items": sorted(facts.items)})
+
+    @app.post("/_control/cancel/{code}")
+    async def cancel(code: str, request: Request) -> Response:
+        system = sim.system(code)
+        if system is None:
+            return JSONResponse({"error": f"no simulated territory {code}"}, status_code=404)
+        try:
+            body = await request.json()
+            done = system.cancel(str(body["message_id"]), str(body.get("reason") or ""))
+        except (ValueError, KeyError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"cancelled": done}, status_code=200 if done else 409)
+
     @app.get("/_control/state")
     async def state() -> dict[str, Any]:
         return {
@@ -317,8 +381,10 @@ def _control_routes(app: FastAPI, sim: Simulator) -> None:
             s.records.clear()
             s.effects.clear()
             s.deadlines.clear()
+            s.carnets.clear()
         sim.notifications.clear()
         sim.faults.set("")
+        sim.territory_faults.clear()
         return {"reset": True}
 
     @app.get("/health")

@@ -6,13 +6,19 @@ trust store, XSD) and decides the way customs do on the declaration's own facts:
 - 304 the office is not one of the territory's (adapter's list; any office of the country when none is
   listed, unless the adapter says ``office_policy="listed"``);
 - 203 the carnet's validity ended before the declaration's date (entries, exits, transit starts);
+- 302 an item not on the carnet's general list, when the eATA Core told customs the list (``carnets``);
+- 206 a transit discharged after the final date set at its start (the movement in the NCTS domain);
 - the territory's own quirk rule (adapter ``check``), e.g. upper-case names in FR;
 - 205 a re-exportation after the final date this system set at importation;
 - otherwise commit: office, place, time, an MRN-like reference and, for an importation, the final date
   for re-exportation = min(date + 12 months, valid until) (Convention Art. 7, Annex A Art. 7).
 
 Idempotent by message ID: the same declaration again gets the same answer and no second effect; another
-declaration under a used message ID is rejected 299.
+declaration under a used message ID is rejected 299. A committed transaction can be cancelled (the officer
+enters the holder's cancellation code): its record is rolled back.
+
+``misbehaves(kind)`` (set by the app from the fault profile) switches on deliberate non-conformities
+(see :mod:`conformance.simulators.faults`): the conformance suite must catch each of them.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.adapters.base import Adapter
@@ -46,6 +53,15 @@ class Record:
     digest: str
     response: Response
     receipts: int = 1
+    cancelled: str | None = None  # the officer's reason, once cancelled
+
+
+@dataclass(frozen=True)
+class CarnetFacts:
+    """What the eATA Core tells customs about a carnet: its general list and validity."""
+
+    items: frozenset[int]
+    valid_until: dt.date
 
 
 class NationalCustoms:
@@ -57,6 +73,7 @@ class NationalCustoms:
         signer: Signer,
         verifier: Verifier,
         movements: dict[str, Declaration] | None = None,
+        carnets: dict[str, CarnetFacts] | None = None,
     ) -> None:
         self.adapter = adapter
         self.signer = signer
@@ -67,6 +84,8 @@ class NationalCustoms:
         # MRN -> the transit declaration: NCTS's common domain, shared by all simulated territories so
         # the office of destination knows a movement another territory's office of departure opened.
         self.movements: dict[str, Declaration] = {} if movements is None else movements
+        self.carnets: dict[str, CarnetFacts] = {} if carnets is None else carnets
+        self.misbehaves: Callable[[str], bool] = lambda kind: False
         self._lock = threading.Lock()
         self._seq = 0
 
@@ -83,6 +102,8 @@ class NationalCustoms:
         digest = hashlib.sha256(message.model_dump_json().encode()).hexdigest()
         with self._lock:
             record = self.records.get(message.message_id)
+            if record is not None and self.misbehaves("no_duplicate_check"):
+                record = None  # non-conforming: a reused message ID taken as a new declaration
             if record is not None:
                 record.receipts += 1
                 if record.digest == digest:
@@ -107,6 +128,20 @@ class NationalCustoms:
             self.signer if signed else None,
             dialect=self.adapter.dialect(response.kind),
         )
+
+    def cancel(self, message_id: str, reason: str) -> bool:
+        """The officer cancels a committed transaction by mutual consent; False when there is none."""
+        with self._lock:
+            record = self.records.get(message_id)
+            if record is None or not record.response.committed or record.cancelled is not None:
+                return False
+            record.cancelled = reason or "cancelled"
+            self.effects[message_id] -= 1  # rolled back
+            d_kind = record.response.kind
+            if d_kind == K.IMPORTATION:  # the deadline set by the importation goes with it
+                for key in [k for k in self.deadlines if k[0] == record.response.carnet_id]:
+                    del self.deadlines[key]
+            return True
 
     def find(self, message_id: str) -> Response | None:
         record = self.records.get(message_id)
@@ -145,13 +180,34 @@ class NationalCustoms:
 
     def _problem(self, d: Declaration) -> Problem | None:
         if not self.adapter.knows_office(d.office):
+            if self.misbehaves("generic_errors"):  # non-conforming: a catch-all code instead of 304
+                return Problem(Code.CUSTOMS_REJECTED, "/", "declaration not accepted")
             return Problem(
                 Code.UNKNOWN_OFFICE, "/office", f"{d.office} is not a customs office of {self.adapter.code}"
             )
-        if d.kind in _DATED and d.date > d.valid_until:
+        if d.kind in _DATED and d.date > d.valid_until and not self.misbehaves("accept_expired"):
             return Problem(
                 Code.EXPIRED, "/valid_until", f"the carnet expired on {d.valid_until}", "Annex A Art. 5"
             )
+        facts = self.carnets.get(d.carnet_id)
+        if facts is not None:
+            for item in d.items:
+                if item.item_number not in facts.items:
+                    return Problem(
+                        Code.ITEM_NOT_ON_LIST,
+                        "/items",
+                        f"item {item.item_number} is not on the general list of carnet {d.carnet_id}",
+                        "Annex A Art. 5.3",
+                    )
+        if d.kind == K.TRANSIT_DISCHARGE and d.movement_reference:
+            movement = self.movements.get(d.movement_reference)
+            if movement is not None and movement.transit is not None and d.date > movement.transit.final_date:
+                return Problem(
+                    Code.TRANSIT_OVERDUE,
+                    "/date",
+                    f"transit {d.movement_reference} was due at destination by {movement.transit.final_date}",
+                    "Annex A (transit voucher)",
+                )
         if self.adapter.check is not None and (problem := self.adapter.check(d)) is not None:
             return problem
         if d.kind == K.RE_EXPORTATION:

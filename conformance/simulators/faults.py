@@ -16,7 +16,14 @@ bad_signature      answers with a signed document altered after        FinalFail
 missing_signature  answers with an unsigned document                   FinalFailure 120
 duplicate          (REST) pushes the decision twice                    callback records one effect
 no_notification    (REST) acknowledges but never pushes the decision   Delivered(ack); query_status answers
+accept_expired     commits declarations on an expired carnet          committed where 203 is due
+generic_errors     answers an unknown office with the generic 510      rejected 510 where 304 is due
+no_duplicate_check takes a reused message ID as a new declaration     committed where 299 is due
 =================  =================================================  =======================================
+
+The last three are *behaviours*, not transport faults: the preset ``nonconforming`` turns them all on so
+the conformance suite can be seen to fail (``expired-carnet``, ``unknown-office``, ``duplicate-message``).
+A profile may be set for the whole simulator or for one territory (``/_control/faults/XX``).
 """
 
 from __future__ import annotations
@@ -35,8 +42,12 @@ KINDS = frozenset(
         "missing_signature",
         "duplicate",
         "no_notification",
+        "accept_expired",
+        "generic_errors",
+        "no_duplicate_check",
     }
 )
+BEHAVIOURS = frozenset({"accept_expired", "generic_errors", "no_duplicate_check"})
 PRESETS = {
     "none": "",
     "flaky": "http_5xx:2",  # two failures, then fine: exercises retry with backoff
@@ -46,6 +57,7 @@ PRESETS = {
     "hostile": "bad_signature",
     "chatty": "duplicate",
     "silent": "no_notification",
+    "nonconforming": "accept_expired,generic_errors,no_duplicate_check",
 }
 
 
@@ -91,3 +103,8 @@ class Faults:
                         f.remaining -= 1
                     return f
             return None
+
+    def has(self, kind: str) -> bool:
+        """A standing behaviour (no count consumed): how customs decide, not what the transport does."""
+        with self._lock:
+            return any(f.kind == kind and (f.remaining is None or f.remaining > 0) for f in self._faults)
