@@ -1,0 +1,507 @@
+"""The guarantee chain relay: signed chain messages on their own exchange, one quorum queue per party.
+
+Issuing associations, guaranteeing associations, the chain itself and customs (for claims) are *parties*
+with an id such as ``NO-OCC`` or ``customs-CH``. A message to party P is published on the topic exchange
+``eata.chain`` with routing key ``P.<kind>`` and lands in P's quorum queue ``eata.chain.P``. Every message
+is signed (XML-DSig, enveloped) with the sender's key; P's consumer verifies it against the chain's trust
+store, checks that the signer *is* the sender, hands it to a handler and answers with a signed ``ack``
+(InReplyTo = the original MessageID). Sending goes through the relay's outbox and confirmed publisher, and
+is recorded in ``chain_sent`` until the ack arrives, so ``pending()`` shows what the chain still owes us.
+
+Idempotence: the receiver keeps its signed ack per MessageID; a re-sent (or redelivered) message gets the
+same ack bytes back and its handler does not run again. Follow-up messages a handler sends carry ids
+derived from the incoming MessageID, so a crash between "effect" and "ack" repeats nothing downstream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import AMQPError
+from pika.spec import Basic
+
+from gateway.chain.message import ChainKind, build, read
+from gateway.chain.store import ChainStore, SentRow
+from gateway.codec import without_signature
+from gateway.errors import Code, Refusal, refuse
+from gateway.relay.envelope import H_CODE, H_REASON, Envelope
+from gateway.relay.publisher import Publisher
+from gateway.relay.store import Store
+from gateway.relay.topology import Topology
+from gateway.signing import Signer, SigningKey, TrustStore, Verifier, load_signing_key
+from gateway.xmlsafe import serialize
+
+log = logging.getLogger("gateway.chain.relay")
+
+CHAIN = "eata.chain"
+H_POINTER = "x-eata-pointer"
+_PARTY = re.compile(r"^[A-Za-z0-9-]{1,64}$")  # dot-free: it is a word of the routing key
+_CLAIMED_ID = re.compile(rb"<(?:\w+:)?MessageID>([A-Za-z0-9.\-]{1,64})</")
+
+
+def chain_queue(party: str) -> str:
+    return f"eata.chain.{party}"
+
+
+def chain_dead_queue(party: str) -> str:
+    return f"eata.chain.dead.{party}"
+
+
+def derive_id(message_id: str, tag: str) -> str:
+    """A follow-up's MessageID, the same every time for the same original (idempotent re-sends)."""
+    return hashlib.sha256(f"{message_id}:{tag}".encode()).hexdigest()[:32]
+
+
+def check_party(party: str) -> str:
+    if not _PARTY.match(party or ""):
+        raise refuse(
+            Code.PATTERN, "/To", f"{party!r} is not a usable party id (letters, digits and '-', up to 64)"
+        )
+    return party
+
+
+def declare(
+    connection: pika.BlockingConnection, parties: Iterable[str], *, quorum: bool | None = None
+) -> None:
+    """The chain exchange and, per party, its quorum work queue and its dead-letter queue (idempotent)."""
+    args = Topology(quorum=quorum).queue_args(connection)
+    ch = connection.channel()
+    try:
+        ch.exchange_declare(CHAIN, "topic", durable=True)
+        for party in parties:
+            check_party(party)
+            ch.queue_declare(chain_queue(party), durable=True, arguments=args)
+            ch.queue_bind(chain_queue(party), CHAIN, routing_key=f"{party}.*")
+            ch.queue_declare(chain_dead_queue(party), durable=True, arguments=args)
+    finally:
+        if ch.is_open:
+            ch.close()
+
+
+class KeyRing:
+    """Each party's signing key (``<party>.key.pem``/``.cert.pem``, lower-case) and the chain's trust store.
+
+    A party's certificate must name it (CN = party id, case-insensitive): a valid signature by another
+    association does not let it speak for this one.
+    """
+
+    def __init__(self, keys_dir: str | Path, trust: TrustStore | None = None) -> None:
+        self.keys_dir = Path(keys_dir)
+        self.trust = trust or TrustStore.from_paths(self.keys_dir / "ca.cert.pem")
+        self.verifier = Verifier(self.trust)
+        self._signers: dict[str, Signer] = {}
+        self._lock = threading.Lock()
+
+    def signer(self, party: str) -> Signer:
+        with self._lock:
+            if party not in self._signers:
+                name = party.lower()
+                key: SigningKey = load_signing_key(
+                    self.keys_dir / f"{name}.key.pem", self.keys_dir / f"{name}.cert.pem"
+                )
+                self._signers[party] = Signer(key)
+            return self._signers[party]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A verified chain message, as handed to a handler."""
+
+    party: str  # who received it (the handler acts for this party)
+    message: Mapping[str, Any]
+    relay: ChainRelay
+    signer_subject: str
+
+    @property
+    def kind(self) -> ChainKind:
+        return ChainKind(self.message["Kind"])
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["MessageID"])
+
+    @property
+    def carnet_id(self) -> str:
+        return str(self.message["CarnetID"])
+
+    @property
+    def sender(self) -> str:
+        return str(self.message["From"])
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(self.message["Payload"])
+
+
+# A handler returns extra ack payload (or None), or raises Refusal for a signed "refused" ack.
+Handler = Callable[[Incoming], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    outcome: str  # accepted | refused | duplicate | ack | invalid
+    ack: bytes | None = None
+    ack_id: str | None = None
+    to: str | None = None
+    refusal: Refusal | None = None
+    carnet_id: str = "-"
+
+
+class ChainRelay:
+    """Send, re-send and track chain messages; make consumers. One per process, thread-safe."""
+
+    def __init__(
+        self, url: str, store: Store | str, keys: KeyRing | str | Path, *, quorum: bool | None = None
+    ) -> None:
+        self.url = url
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.chain = ChainStore(self.store)
+        self.keys = keys if isinstance(keys, KeyRing) else KeyRing(keys)
+        self.quorum = quorum
+        self.publisher = Publisher(url, self.store)
+        self._declared: set[str] = set()
+        self._declare_lock = threading.Lock()
+
+    # -- topology --------------------------------------------------------------------------------
+    def declare(self, parties: Iterable[str]) -> None:
+        todo = [p for p in parties if p not in self._declared]
+        if not todo:
+            return
+        with self._declare_lock:
+            conn = pika.BlockingConnection(pika.URLParameters(self.url))
+            try:
+                declare(conn, todo, quorum=self.quorum)
+            finally:
+                conn.close()
+            self._declared.update(todo)
+
+    # -- signing ---------------------------------------------------------------------------------
+    def seal(
+        self,
+        kind: ChainKind,
+        carnet_id: str,
+        sender: str,
+        to: str,
+        payload: Mapping[str, Any],
+        *,
+        message_id: str | None = None,
+        in_reply_to: str | None = None,
+    ) -> tuple[str, bytes]:
+        """Build (XSD-valid) and sign a chain message with the sender's key: ``(MessageID, bytes)``."""
+        check_party(sender)
+        check_party(to)
+        root = build(
+            kind, carnet_id, sender, to, dict(payload), in_reply_to=in_reply_to, message_id=message_id
+        )
+        mid = root.findtext("{urn:eata:chain:1}MessageID") or ""
+        return mid, serialize(self.keys.signer(sender).apply(root))
+
+    def open(self, data: bytes) -> tuple[dict[str, Any], str]:
+        """Verify and read signed bytes: ``(message, signer subject)``; refuses with the eTIR-style code."""
+        verified = self.keys.verifier.verify(data)  # 110/111 hostile or huge, 120-123 signature problems
+        msg = read(without_signature(verified.signed_root))  # 109 schema
+        cn = _common_name(verified.signer_certificate)
+        # the TEST PKI marks its certificates "name (TEST)"; the party is the name before the remark
+        if cn.split(" (", 1)[0].strip().lower() != str(msg["From"]).lower():
+            raise refuse(
+                Code.NOT_AUTHORISED,
+                "/ChainMessage/From",
+                f"the message claims to come from {msg['From']} but is signed by {cn}",
+            )
+        return msg, verified.signer_subject
+
+    # -- sending ---------------------------------------------------------------------------------
+    def send(
+        self,
+        kind: ChainKind,
+        carnet_id: str,
+        sender: str,
+        to: str,
+        payload: Mapping[str, Any],
+        *,
+        message_id: str | None = None,
+    ) -> SentRow:
+        """Sign, record (for ack tracking) and publish with confirms. A message id already recorded is
+        re-sent with its first bytes, so a handler repeating itself after a crash repeats nothing."""
+        if message_id is not None and (row := self.chain.sent_row(message_id)) is not None:
+            self._publish(row.kind, row.recipient, row.carnet_id, row.message_id, row.body)
+            return row
+        mid, body = self.seal(kind, carnet_id, sender, to, payload, message_id=message_id)
+        row = self.chain.record_sent(mid, kind.value, carnet_id, sender, to, body)
+        self._publish(kind.value, to, carnet_id, mid, body)
+        return row
+
+    def resend(self, message_id: str) -> SentRow:
+        """Publish an unacknowledged message again, same bytes and MessageID (the receiver dedupes)."""
+        row = self.chain.sent_row(message_id)
+        if row is None:
+            raise refuse(
+                Code.CARNET_NOT_FOUND, "/message_id", f"no chain message {message_id} was sent from here"
+            )
+        self.chain.count_attempt(message_id)
+        self._publish(row.kind, row.recipient, row.carnet_id, row.message_id, row.body)
+        return row
+
+    def resend_pending(self, older_than: float) -> list[SentRow]:
+        rows = self.chain.pending(older_than)
+        for row in rows:
+            self.resend(row.message_id)
+        return rows
+
+    def pending(self, older_than: float = 0.0, sender: str | None = None) -> list[SentRow]:
+        return self.chain.pending(older_than, sender)
+
+    def _publish(self, kind: str, to: str, carnet_id: str, message_id: str, body: bytes) -> None:
+        self.declare([to])
+        env = Envelope(
+            kind=kind,
+            territory=to,
+            carnet_id=carnet_id,
+            body=body,
+            message_id=message_id,
+            content_type="application/xml",
+        )
+        self.publisher.publish([env], exchange=CHAIN)  # outbox first; raises PublishError if unconfirmed
+
+    # -- receiving ---------------------------------------------------------------------------------
+    def consumer(self, party: str, handler: Handler | None = None, **kw: Any) -> ChainConsumer:
+        return ChainConsumer(self, party, handler, **kw)
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.store.dispose()
+
+    def __enter__(self) -> ChainRelay:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _common_name(cert: Any) -> str:
+    from cryptography.x509.oid import NameOID
+
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def record_lifecycle(inc: Incoming) -> Mapping[str, Any]:
+    """Default handler for carnet_issued/amended/returned/replaced/closed: the chain's view of the carnet."""
+    status = inc.kind.value.removeprefix("carnet_")
+    current = inc.relay.chain.carnet_status(inc.party, inc.carnet_id)
+    if current in ("closed", "replaced") and status != current:
+        # Annex A Art. 13/14: a closed or replaced carnet takes no further life-cycle change
+        raise refuse(
+            Code.CARNET_CLOSED,
+            "/ChainMessage/Kind",
+            f"carnet {inc.carnet_id} is already {current}; it cannot be {status}",
+            "Annex A Art. 14",
+        )
+    if status != "issued" and current is None:
+        raise refuse(
+            Code.CARNET_NOT_FOUND,
+            "/ChainMessage/CarnetID",
+            f"carnet {inc.carnet_id} was never notified as issued to {inc.party}",
+        )
+    inc.relay.chain.set_carnet(inc.party, inc.carnet_id, status, inc.payload, inc.message_id)
+    return {"carnet_status": status}
+
+
+LIFECYCLE = (
+    ChainKind.CARNET_ISSUED,
+    ChainKind.CARNET_AMENDED,
+    ChainKind.CARNET_RETURNED,
+    ChainKind.CARNET_REPLACED,
+    ChainKind.CARNET_CLOSED,
+)
+
+
+def dispatch(handlers: Mapping[ChainKind, Handler]) -> Handler:
+    """One handler per kind; the life-cycle kinds default to :func:`record_lifecycle`."""
+    table: dict[ChainKind, Handler] = dict.fromkeys(LIFECYCLE, record_lifecycle)
+    table.update(handlers)
+
+    def handle(inc: Incoming) -> Mapping[str, Any] | None:
+        fn = table.get(inc.kind)
+        if fn is None:
+            raise refuse(
+                Code.BAD_VALUE, "/ChainMessage/Kind", f"{inc.party} does not handle {inc.kind.value} messages"
+            )
+        return fn(inc)
+
+    return handle
+
+
+@dataclass
+class ChainConsumer:
+    """Consumes one party's queue in order (a single consumer keeps the carnet's messages in sequence)."""
+
+    relay: ChainRelay
+    party: str
+    handler: Handler | None = None
+    prefetch: int = 32
+    reconnect_delay: float = 1.0
+    stats: dict[str, int] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        check_party(self.party)
+        self.handler = self.handler or dispatch({})
+
+    def _count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1
+
+    # -- the decision, without the broker (tests and the CLI call it too) ---------------------------
+    def process(self, body: bytes) -> Processed:
+        chain = self.relay.chain
+        try:
+            msg, subject = self.relay.open(body)
+            if msg["To"] != self.party:
+                raise refuse(
+                    Code.NOT_AUTHORISED,
+                    "/ChainMessage/To",
+                    f"the message is for {msg['To']}, not {self.party}",
+                )
+        except Refusal as r:
+            found = _CLAIMED_ID.search(body[:4096])
+            p = r.problems[0]
+            chain.record_refused(
+                self.party, found.group(1).decode() if found else None, p.code, p.pointer, p.message
+            )
+            return Processed("invalid", refusal=r)
+        mid = str(msg["MessageID"])
+        if msg["Kind"] == ChainKind.ACK.value:
+            payload = msg["Payload"]
+            problems = payload.get("problems") or []
+            code = problems[0].get("code") if problems else None
+            detail = "; ".join(str(p.get("message")) for p in problems) or None
+            if not chain.record_ack(
+                str(msg.get("InReplyTo")), str(payload.get("status")), code, detail, msg["From"]
+            ):
+                r = refuse(
+                    Code.NOT_AUTHORISED,
+                    "/ChainMessage/InReplyTo",
+                    f"{msg['From']} acknowledges {msg.get('InReplyTo')}, which was never sent to it from here",
+                )
+                chain.record_refused(self.party, mid, r.code, r.problems[0].pointer, r.problems[0].message)
+                return Processed("invalid", refusal=r)
+            return Processed("ack")
+        prior = chain.received_ack(self.party, mid)
+        if prior is not None:
+            return Processed(
+                "duplicate", prior[1], derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"]
+            )
+        inc = Incoming(self.party, msg, self.relay, subject)
+        assert self.handler is not None
+        try:
+            extra = self.handler(inc) or {}
+            status, code, payload = "accepted", None, {"status": "accepted", **extra}
+        except Refusal as r:
+            status, code = "refused", r.code
+            payload = {"status": "refused", "problems": [p.as_dict() for p in r.problems]}
+        ack_id = derive_id(mid, "ack")
+        _, ack = self.relay.seal(
+            ChainKind.ACK,
+            msg["CarnetID"],
+            self.party,
+            msg["From"],
+            payload,
+            message_id=ack_id,
+            in_reply_to=mid,
+        )
+        ack = chain.record_received(self.party, msg, status, code, ack) or ack
+        return Processed(status, ack, ack_id, msg["From"], carnet_id=msg["CarnetID"])
+
+    def deliver(self, body: bytes) -> Processed:
+        """Process, then publish the ack (confirmed); raising means "not done": the message is requeued."""
+        result = self.process(body)
+        self._count(result.outcome)
+        if result.ack is not None and result.to is not None and result.ack_id is not None:
+            self.relay._publish(ChainKind.ACK.value, result.to, result.carnet_id, result.ack_id, result.ack)
+        return result
+
+    # -- the loop -------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        self.relay.declare([self.party])
+        params = pika.URLParameters(self.relay.url)
+        params.heartbeat = 30
+        while not self._stopping.is_set():
+            try:
+                conn = pika.BlockingConnection(params)
+                try:
+                    self._consume(conn)
+                finally:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+            except AMQPError as exc:
+                if self._stopping.is_set():
+                    return
+                log.warning("chain consumer %s lost the broker (%s); reconnecting", self.party, exc)
+                self._count("reconnects")
+                time.sleep(self.reconnect_delay)
+
+    def _consume(self, conn: pika.BlockingConnection) -> None:
+        ch = conn.channel()
+        ch.basic_qos(prefetch_count=self.prefetch)
+        dead = conn.channel()
+        dead.confirm_delivery()
+
+        def on_message(
+            c: BlockingChannel, m: Basic.Deliver, props: pika.BasicProperties, body: bytes
+        ) -> None:
+            try:
+                result = self.deliver(bytes(body))
+            except Exception:
+                log.exception("chain consumer %s could not finish a message; requeueing it", self.party)
+                self._count("errors")
+                c.basic_nack(m.delivery_tag, requeue=True)
+                time.sleep(self.reconnect_delay)
+                return
+            if result.refusal is not None and result.outcome == "invalid":
+                p = result.refusal.problems[0]
+                headers = dict(props.headers or {})
+                headers.update({H_CODE: p.code, H_REASON: p.message, H_POINTER: p.pointer})
+                dead.basic_publish(
+                    "",
+                    chain_dead_queue(self.party),
+                    body,
+                    pika.BasicProperties(
+                        message_id=props.message_id,
+                        type=props.type,
+                        headers=headers,
+                        delivery_mode=pika.DeliveryMode.Persistent,
+                    ),
+                    mandatory=True,
+                )
+            c.basic_ack(m.delivery_tag)
+
+        tag = ch.basic_consume(chain_queue(self.party), on_message)
+        while not self._stopping.is_set():
+            conn.process_data_events(time_limit=0.2)
+        ch.basic_cancel(tag)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ChainConsumer]:
+        """Run in a background thread for the duration of a ``with`` block."""
+        self._stopping.clear()
+        t = threading.Thread(target=self.run, name=f"eata-chain-{self.party}", daemon=True)
+        t.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+            t.join(30)

@@ -1,0 +1,412 @@
+"""What the guarantee chain relay remembers: messages sent (and whether they were acknowledged), messages
+received (with the signed ack, so a re-sent message gets the very same answer), refusals, carnets as the
+chain knows them, and claims as they travel the chain (Annex A Art. 8-11).
+
+The tables live on the service's shared metadata (``gateway.store.tables.metadata``) so one database holds
+everything; the chain relay writes through the relay store's connection handling (WAL, one writer lock).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from gateway.relay.store import Store
+from gateway.store.tables import metadata
+
+sent = Table(
+    "chain_sent",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("carnet_id", String(40), nullable=False, index=True),
+    Column("sender", String(200), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("sent_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("acked_at", Float, nullable=True),
+    Column("ack_status", String(16), nullable=True),  # accepted | refused
+    Column("ack_code", Integer, nullable=True),
+    Column("ack_detail", Text, nullable=True),
+    Column("body", LargeBinary, nullable=False),  # the signed bytes, re-sent as they are
+)
+
+received = Table(
+    "chain_received",
+    metadata,
+    Column("recipient", String(200), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("carnet_id", String(40), nullable=False),
+    Column("sender", String(200), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # accepted | refused
+    Column("code", Integer, nullable=True),
+    Column("ack", LargeBinary, nullable=True),  # the signed ack; a duplicate gets these bytes again
+)
+
+refused = Table(
+    "chain_refused",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(200), nullable=False),
+    Column("message_id", String(64), nullable=True),  # as claimed by an unverified message
+    Column("code", Integer, nullable=False),
+    Column("pointer", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+carnets = Table(
+    "chain_carnets",
+    metadata,
+    Column("party", String(200), primary_key=True),
+    Column("carnet_id", String(40), primary_key=True),
+    Column("status", String(32), nullable=False),  # issued | amended | returned | replaced | closed
+    Column("detail", Text, nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+claims = Table(
+    "chain_claims",
+    metadata,
+    Column("claim_id", String(64), primary_key=True),
+    Column("carnet_id", String(40), nullable=False, index=True),
+    Column("territory", String(2), nullable=False),
+    Column("customs", String(200), nullable=False),
+    Column("guaranteeing", String(200), nullable=False),
+    Column("issuing", String(200), nullable=False),
+    # notified → with_guaranteeing → with_issuing → proof_sent | proof_missing → proof_forwarded → closed
+    Column("state", String(32), nullable=False),
+    Column("claim", Text, nullable=False),  # the eATA JSON of the claim, status and dates kept current
+    Column("evidence", Text, nullable=True),
+    Column("regularisation_fee", String(32), nullable=True),  # Annex A Art. 11, when charged
+    Column("history", Text, nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+TABLES = (sent, received, refused, carnets, claims)
+
+
+@dataclass(frozen=True, slots=True)
+class SentRow:
+    message_id: str
+    kind: str
+    carnet_id: str
+    sender: str
+    recipient: str
+    sent_at: float
+    attempts: int
+    acked_at: float | None
+    ack_status: str | None
+    ack_code: int | None
+    ack_detail: str | None
+    body: bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: getattr(self, k)
+            for k in self.__slots__  # type: ignore[attr-defined]
+            if k != "body"
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    claim_id: str
+    carnet_id: str
+    territory: str
+    customs: str
+    guaranteeing: str
+    issuing: str
+    state: str
+    claim: dict[str, Any]
+    evidence: list[dict[str, Any]] | None
+    regularisation_fee: str | None
+    history: list[dict[str, Any]]
+
+
+class ChainStore:
+    """Chain bookkeeping on a relay :class:`Store` (its engine, its writer lock)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        metadata.create_all(store.engine, tables=list(TABLES))
+
+    # -- sent / acks --------------------------------------------------------------------------
+    def record_sent(
+        self, message_id: str, kind: str, carnet_id: str, sender: str, recipient: str, body: bytes
+    ) -> SentRow:
+        """Record a message to send; a message already recorded keeps its first bytes (idempotent)."""
+        with self.store.begin() as conn:
+            row = conn.execute(select(sent).where(sent.c.message_id == message_id)).first()
+            if row is None:
+                conn.execute(
+                    insert(sent).values(
+                        message_id=message_id,
+                        kind=kind,
+                        carnet_id=carnet_id,
+                        sender=sender,
+                        recipient=recipient,
+                        sent_at=time.time(),
+                        attempts=1,
+                        body=body,
+                    )
+                )
+                row = conn.execute(select(sent).where(sent.c.message_id == message_id)).one()
+        return _sent(row)
+
+    def sent_row(self, message_id: str) -> SentRow | None:
+        with self.store.read() as conn:
+            row = conn.execute(select(sent).where(sent.c.message_id == message_id)).first()
+        return None if row is None else _sent(row)
+
+    def sent_rows(self, carnet_id: str | None = None) -> list[SentRow]:
+        q = select(sent).order_by(sent.c.sent_at)
+        if carnet_id:
+            q = q.where(sent.c.carnet_id == carnet_id)
+        with self.store.read() as conn:
+            return [_sent(r) for r in conn.execute(q).all()]
+
+    def count_attempt(self, message_id: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                update(sent).where(sent.c.message_id == message_id).values(attempts=sent.c.attempts + 1)
+            )
+
+    def record_ack(
+        self, message_id: str, status: str, code: int | None, detail: str | None, from_: str
+    ) -> bool:
+        """Mark a sent message acknowledged; only its recipient may acknowledge it. False if unknown."""
+        with self.store.begin() as conn:
+            res = conn.execute(
+                update(sent)
+                .where(sent.c.message_id == message_id, sent.c.recipient == from_, sent.c.acked_at.is_(None))
+                .values(acked_at=time.time(), ack_status=status, ack_code=code, ack_detail=detail)
+            )
+            if res.rowcount:
+                return True
+            known = conn.execute(
+                select(sent.c.message_id).where(sent.c.message_id == message_id, sent.c.recipient == from_)
+            ).first()
+            return known is not None  # a repeated ack of an acked message is fine
+
+    def pending(self, older_than: float = 0.0, sender: str | None = None) -> list[SentRow]:
+        """Sent messages with no acknowledgement yet, sent at least ``older_than`` seconds ago."""
+        q = (
+            select(sent)
+            .where(sent.c.acked_at.is_(None), sent.c.sent_at <= time.time() - older_than)
+            .order_by(sent.c.sent_at)
+        )
+        if sender:
+            q = q.where(sent.c.sender == sender)
+        with self.store.read() as conn:
+            return [_sent(r) for r in conn.execute(q).all()]
+
+    # -- received ------------------------------------------------------------------------------
+    def received_ack(self, recipient: str, message_id: str) -> tuple[str, bytes | None] | None:
+        """``(status, signed ack)`` if this recipient already handled the message."""
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(received.c.status, received.c.ack).where(
+                    received.c.recipient == recipient, received.c.message_id == message_id
+                )
+            ).first()
+        return None if row is None else (row[0], None if row[1] is None else bytes(row[1]))
+
+    def record_received(
+        self,
+        recipient: str,
+        msg: dict[str, Any],
+        status: str,
+        code: int | None,
+        ack: bytes | None,
+    ) -> bytes | None:
+        """Record a handled message with its ack; if a racing copy got there first, return *its* ack."""
+        with self.store.begin() as conn:
+            row = conn.execute(
+                select(received.c.ack).where(
+                    received.c.recipient == recipient, received.c.message_id == msg["MessageID"]
+                )
+            ).first()
+            if row is not None:
+                return None if row[0] is None else bytes(row[0])
+            conn.execute(
+                insert(received).values(
+                    recipient=recipient,
+                    message_id=msg["MessageID"],
+                    kind=msg["Kind"],
+                    carnet_id=msg["CarnetID"],
+                    sender=msg["From"],
+                    received_at=time.time(),
+                    status=status,
+                    code=code,
+                    ack=ack,
+                )
+            )
+        return ack
+
+    def received_count(self, recipient: str | None = None) -> int:
+        q = select(received.c.message_id)
+        if recipient:
+            q = q.where(received.c.recipient == recipient)
+        with self.store.read() as conn:
+            return len(conn.execute(q).all())
+
+    def record_refused(
+        self, recipient: str, message_id: str | None, code: int, pointer: str, reason: str
+    ) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                insert(refused).values(
+                    recipient=recipient,
+                    message_id=message_id,
+                    code=code,
+                    pointer=pointer,
+                    reason=reason,
+                    at=time.time(),
+                )
+            )
+
+    def refusals(self, recipient: str | None = None) -> list[dict[str, Any]]:
+        q = select(refused).order_by(refused.c.id)
+        if recipient:
+            q = q.where(refused.c.recipient == recipient)
+        with self.store.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q).all()]
+
+    # -- carnets as the chain knows them -------------------------------------------------------
+    def set_carnet(
+        self, party: str, carnet_id: str, status: str, detail: dict[str, Any], message_id: str
+    ) -> None:
+        with self.store.begin() as conn:
+            values = {
+                "status": status,
+                "detail": json.dumps(detail, default=str),
+                "message_id": message_id,
+                "updated": time.time(),
+            }
+            res = conn.execute(
+                update(carnets)
+                .where(carnets.c.party == party, carnets.c.carnet_id == carnet_id)
+                .values(**values)
+            )
+            if not res.rowcount:
+                conn.execute(insert(carnets).values(party=party, carnet_id=carnet_id, **values))
+
+    def carnet_status(self, party: str, carnet_id: str) -> str | None:
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(carnets.c.status).where(carnets.c.party == party, carnets.c.carnet_id == carnet_id)
+            ).first()
+        return None if row is None else str(row[0])
+
+    # -- claims --------------------------------------------------------------------------------
+    def upsert_claim(
+        self,
+        claim_id: str,
+        *,
+        state: str,
+        event: str,
+        claim: dict[str, Any] | None = None,
+        route: dict[str, str] | None = None,
+        evidence: Sequence[dict[str, Any]] | None = None,
+        regularisation_fee: str | None = None,
+    ) -> ClaimRow:
+        """Move a claim to ``state`` and append ``event`` to its history (who did what, when)."""
+        with self.store.begin() as conn:
+            row = conn.execute(select(claims).where(claims.c.claim_id == claim_id)).first()
+            entry = {"at": time.time(), "state": state, "event": event}
+            if row is None:
+                if claim is None or route is None:
+                    raise LookupError(f"claim {claim_id} is not known here")
+                conn.execute(
+                    insert(claims).values(
+                        claim_id=claim_id,
+                        carnet_id=claim["carnet_id"],
+                        territory=claim["territory"],
+                        customs=route["customs"],
+                        guaranteeing=route["guaranteeing"],
+                        issuing=route["issuing"],
+                        state=state,
+                        claim=json.dumps(claim, default=str),
+                        evidence=None if evidence is None else json.dumps(list(evidence), default=str),
+                        regularisation_fee=regularisation_fee,
+                        history=json.dumps([entry]),
+                        updated=time.time(),
+                    )
+                )
+            else:
+                values: dict[str, Any] = {
+                    "state": state,
+                    "history": json.dumps([*json.loads(row.history), entry]),
+                    "updated": time.time(),
+                }
+                if claim is not None:
+                    values["claim"] = json.dumps(claim, default=str)
+                if evidence is not None:
+                    values["evidence"] = json.dumps(list(evidence), default=str)
+                if regularisation_fee is not None:
+                    values["regularisation_fee"] = regularisation_fee
+                conn.execute(update(claims).where(claims.c.claim_id == claim_id).values(**values))
+            out = conn.execute(select(claims).where(claims.c.claim_id == claim_id)).one()
+        return _claim(out)
+
+    def claim(self, claim_id: str) -> ClaimRow | None:
+        with self.store.read() as conn:
+            row = conn.execute(select(claims).where(claims.c.claim_id == claim_id)).first()
+        return None if row is None else _claim(row)
+
+    def claim_rows(self) -> list[ClaimRow]:
+        with self.store.read() as conn:
+            return [_claim(r) for r in conn.execute(select(claims).order_by(claims.c.updated)).all()]
+
+
+def _sent(r: Any) -> SentRow:
+    return SentRow(
+        r.message_id,
+        r.kind,
+        r.carnet_id,
+        r.sender,
+        r.recipient,
+        r.sent_at,
+        r.attempts,
+        r.acked_at,
+        r.ack_status,
+        r.ack_code,
+        r.ack_detail,
+        bytes(r.body),
+    )
+
+
+def _claim(r: Any) -> ClaimRow:
+    return ClaimRow(
+        r.claim_id,
+        r.carnet_id,
+        r.territory,
+        r.customs,
+        r.guaranteeing,
+        r.issuing,
+        r.state,
+        json.loads(r.claim),
+        None if r.evidence is None else json.loads(r.evidence),
+        r.regularisation_fee,
+        json.loads(r.history),
+    )
