@@ -291,6 +291,7 @@ class Service:
     # -- transactions ---------------------------------------------------------------------------
     def prepare(self, party: Party, carnet_id: str, fields: dict[str, Any]) -> Transaction:
         row = self._owned(party, carnet_id, HOLDER)
+        _still_in_use(row.doc)
         tx = Transaction.model_validate_json(
             json.dumps(
                 {
@@ -323,7 +324,9 @@ class Service:
 
     def submit(self, party: Party, carnet_id: str, transaction_id: str) -> str:
         """Hand a prepared transaction to customs through the relay; answers with a tracking ID."""
-        return self._enqueue(self._owned(party, carnet_id, HOLDER), carnet_id, transaction_id)
+        row = self._owned(party, carnet_id, HOLDER)
+        _still_in_use(row.doc)
+        return self._enqueue(row, carnet_id, transaction_id)
 
     def unavailable(self, carnet_id: str, transaction_id: str, *, resubmit: bool) -> None:
         """Customs could not be reached: back to prepared (paper fallback), or queued again (hold)."""
@@ -525,6 +528,18 @@ class Service:
             "vouchers": vouchers,
             "expires": datetime.fromtimestamp(share["expires"], UTC).isoformat(),
         }
+
+
+def _still_in_use(doc: CarnetDocument) -> None:
+    """A returned, closed or replaced carnet takes no new voucher (a replacement's successor does)."""
+    status = doc.carnet.status
+    if status in (CarnetStatus.CLOSED, CarnetStatus.REPLACED):
+        raise refuse(
+            Code.CARNET_CLOSED,
+            "/carnet/status",
+            f"this carnet is {status.value}: no voucher can be used on it any more"
+            + (" — use the replacement carnet (Annex A Art. 14)" if status == CarnetStatus.REPLACED else ""),
+        )
 
 
 class TooManyAttempts(Exception):
