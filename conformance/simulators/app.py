@@ -164,9 +164,9 @@ def _soap_routes(app: FastAPI, sim: Simulator) -> None:
         system = sim.system(code)
         if system is None or system.adapter.transport != "soap":
             return PlainTextResponse("no SOAP service for this territory", status_code=404)
+        body = await request.body()  # read first: a client that gives up during a hang then leaves cleanly
         if (early := await _common_faults(sim, code)) is not None:
             return early
-        body = await request.body()
         try:
             call = parse_call(body)
         except Refusal as exc:
@@ -242,12 +242,13 @@ def _rest_routes(app: FastAPI, sim: Simulator) -> None:
         system = sim.system(code)
         if system is None or system.adapter.transport != "rest":
             return JSONResponse({"error": "no REST service for this territory"}, status_code=404)
+        body = await request.body()
         if (early := await _common_faults(sim, code)) is not None:
             return early
         if not authorised(request):
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         try:
-            response = system.receive(await request.body())
+            response = system.receive(body)
         except Refusal as exc:
             return JSONResponse(exc.as_dict(), status_code=400)
         conversation = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{code}/{response.in_reply_to}"))
