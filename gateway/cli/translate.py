@@ -77,6 +77,13 @@ def _pick(doc, territory: str, kind: TransactionKind | None, index: int | None) 
 def parse(
     file: Annotated[Path, typer.Argument(help="National XML document (declaration or customs answer)")],
     territory: Territory,
+    context: Annotated[
+        Path | None,
+        typer.Option(
+            "--context",
+            help="eATA carnet document the message belongs to: fills what a lossy dialect (NCTS IE007/IE025) cannot carry",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Read a national XML document into eATA JSON (a declaration or a response)."""
@@ -89,7 +96,24 @@ def parse(
             exit_code=EXIT_UNUSABLE,
         )
     try:
-        message = from_bytes(data, territory.upper())
+        found = _context_from(read_document(context, as_json)) if context else None
+        message = from_bytes(data, territory.upper(), context=found)
     except Refusal as r:
         report_refusal(r, as_json=as_json)
     emit_json(message.model_dump(mode="json", exclude_none=True))
+
+
+def _context_from(doc):  # type: ignore[no-untyped-def]
+    """The transaction a lossy document speaks of: same kind, and the same movement when it names one."""
+
+    def find(partial: dict[str, object]) -> object:
+        candidates = [
+            declaration_for(doc, i, str(partial.get("in_reply_to") or partial.get("message_id") or "CONTEXT"))
+            for i, tx in enumerate(doc.transactions)
+            if tx.kind.value == partial.get("kind")
+        ]
+        movement = partial.get("movement_reference")
+        same = [d for d in candidates if movement and d.movement_reference == movement]
+        return (same or candidates or [None])[0]
+
+    return find

@@ -90,3 +90,38 @@ def test_parse_refuses_hostile_and_foreign_xml(tmp_path: Path) -> None:
     other.write_text("<note><to>you</to></note>")
     r = run("parse", "-t", "GB", str(other), "--json")
     assert json.loads(r.stdout)["problems"][0]["code"] == 109
+
+
+CH_JOURNEY = str(EXAMPLES / "journey-no-eu-ch.json")
+NCTS = {"n": "http://ncts.dgtaxud.ec"}
+
+
+def test_transit_legs_through_the_eu_translate_to_ncts_and_back(tmp_path: Path) -> None:
+    start = run("translate", "-t", "SE", "--kind", "transit_start", CH_JOURNEY)
+    assert start.returncode == 0, start.stderr
+    root = etree.fromstring(start.stdout)
+    assert root.tag == "{http://ncts.dgtaxud.ec}CC015C"
+    assert root.findtext("CustomsOfficeOfDestinationDeclared/referenceNumber") == "DE004055"
+    f = tmp_path / "ie015.xml"
+    f.write_bytes(start.stdout)
+    back = json.loads(run("parse", "-t", "SE", str(f)).stdout)
+    assert back["kind"] == "transit_start" and back["transit"]["office_of_destination"] == "DE004055"
+    assert [i["item_number"] for i in back["items"]] == [1, 2, 3, 4]
+
+    arrival = run("translate", "-t", "DE", "--kind", "transit_discharge", CH_JOURNEY)
+    assert arrival.returncode == 0, arrival.stderr
+    root = etree.fromstring(arrival.stdout)
+    assert root.tag == "{http://ncts.dgtaxud.ec}CC007C"
+    assert root.findtext("TransitOperation/MRN") == "26SE7F3A9C21B04DJ5"  # the movement it discharges
+    g = tmp_path / "ie007.xml"
+    g.write_bytes(arrival.stdout)
+    # IE007 names only its movement: without the carnet the gateway says what is missing…
+    bare = run("parse", "-t", "DE", "--json", str(g))
+    assert bare.returncode == 1
+    assert {p["pointer"] for p in json.loads(bare.stdout)["problems"]} >= {"/carnet_id", "/items"}
+    # …and with it, the discharge comes back whole
+    whole = run("parse", "-t", "DE", "--context", CH_JOURNEY, str(g))
+    assert whole.returncode == 0, whole.stderr
+    back = json.loads(whole.stdout)
+    assert back["kind"] == "transit_discharge" and back["transaction_id"] == "tx-004"
+    assert back["movement_reference"] == "26SE7F3A9C21B04DJ5" and len(back["items"]) == 4
