@@ -150,3 +150,13 @@ def test_notifying_twice_is_one_notification(relay: ChainRelay) -> None:
         wait_for(lambda: (c := relay.chain.claim("CH-2027-17")) is not None and c.state == "closed")
         wait_for(lambda: not relay.pending())
     assert len(relay.chain.sent_rows(CARNET)) == 4
+
+
+def test_demo_flow_shows_an_acked_notice_and_a_claim_closed_by_proof(rabbit, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gateway.chain import demo_flow
+
+    out = demo_flow(rabbit.url, tmp_path / "chain.db", tmp_path / "chain-keys")
+    assert out["carnet_issued"]["ack"] == "accepted"
+    assert out["claim"]["state"] == "closed" and out["claim"]["status"] == "proof_furnished"
+    assert out["claim"]["proof"] == ["tx-006"] and out["claim"]["route"] == ["customs-CH", "CH-SCF", "NO-OCC"]
+    assert out["pending"] == 0 and all(m["ack"] == "accepted" for m in out["messages"])
