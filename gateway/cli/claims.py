@@ -13,7 +13,7 @@ from gateway.claims import assemble_proof, assess, check_claim
 from gateway.cli.app import app
 from gateway.cli.carnet import read_document
 from gateway.cli.output import console, emit_json, report_refusal
-from gateway.errors import Refusal
+from gateway.errors import Code, Problem, Refusal
 
 claims_app = typer.Typer(help="Claims against the guarantee chain (Annex A Art. 8-11).", no_args_is_help=True)
 app.add_typer(claims_app, name="claims")
@@ -87,3 +87,56 @@ def check(files: Files, as_json: JsonOpt = False) -> None:
         emit_json({"valid": True})
     else:
         console.print("[green]every claim may be made[/green]")
+
+
+@claims_app.command("notify")
+def notify(
+    file: Annotated[Path, typer.Argument(help="Carnet document carrying the claim(s)")],
+    claim_id: Annotated[str | None, typer.Option("--claim", help="Only this claim")] = None,
+    amqp: Annotated[str | None, typer.Option("--amqp", help="AMQP URL (default: $EATA_AMQP_URL)")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="Store URL (default: $EATA_STORE_URL)")] = None,
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="Chain keys (default: $EATA_CHAIN_KEYS)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Customs notify a claim to the territory's guaranteeing association over the guarantee chain.
+
+    Checked first (Art. 8.4 bar, Art. 8.2 cap): a refused claim is never relayed. The chain consumers
+    (``eata-gateway chain consume``) carry it on to the issuing association and bring the proof back.
+    """
+    from gateway.claims.flow import ClaimFlow
+    from gateway.cli.chain import open_relay
+
+    doc = read_document(file, as_json)
+    chosen = [c for c in doc.claims if claim_id in (None, c.claim_id)]
+    if not chosen:
+        report_refusal(
+            Refusal(
+                Problem(Code.MISSING, "/claims", f"no claim {claim_id or ''} in {file}".replace("  ", " "))
+            ),
+            as_json=as_json,
+        )
+    relay = open_relay(amqp, store, keys)
+    sent = []
+    try:
+        flow = ClaimFlow(relay, {doc.carnet.carnet_id: doc})
+        for n, claim in enumerate(chosen):
+            try:
+                row = flow.notify(claim)
+            except Refusal as r:
+                report_refusal(
+                    Refusal(
+                        p.__class__(p.code, f"/claims/{n}{p.pointer}", p.message, p.article)
+                        for p in r.problems
+                    ),
+                    as_json=as_json,
+                )
+            sent.append({"claim_id": claim.claim_id, "message_id": row.message_id, "to": row.recipient})
+    finally:
+        relay.close()
+    if as_json:
+        emit_json(sent)
+    else:
+        for s in sent:
+            console.print(f"claim {s['claim_id']} notified to {s['to']} ({s['message_id']})")
