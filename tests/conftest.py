@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from gateway.relay.node import RabbitNode, rabbit_available
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -49,3 +55,27 @@ def _loopback_only():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def example_bytes():  # type: ignore[no-untyped-def]
     return lambda name: (EXAMPLES / name).read_bytes()
+
+
+def need_rabbit() -> None:
+    """Skip without a rabbitmq-server install, except on CI where broker tests must run."""
+    if not rabbit_available():
+        reason = "rabbitmq-server is not installed (apt-get install -y rabbitmq-server)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " and CI is set: broker tests must run")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def rabbit() -> Iterator[RabbitNode]:
+    """One private RabbitMQ node for the session (own port, own data dir), stopped at the end."""
+    need_rabbit()
+    # Not under pytest's tmp dir: pytest keeps /tmp/pytest-of-<user> at 0700, and the node runs as `rabbitmq`.
+    data = tempfile.mkdtemp(prefix="eata-rabbit-")
+    node = RabbitNode(data, f"eatatest{os.getpid()}")
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+        shutil.rmtree(data, ignore_errors=True)

@@ -29,6 +29,16 @@ class Gateway:
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
 
 
+TRAVEL = {
+    "travel_id": "t1",
+    "nickname": "Swiss shoot",
+    "destination": "CH",
+    "transits": ["SE", "DE"],
+    "transport_mode": "3",
+    "declared_items": "1-4",
+}
+
+
 def draft_carnet(carnet_id: str = "NO/2026/000123") -> dict:
     doc = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
     carnet = doc["carnet"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import Gateway, day, draft_carnet
+from tests.api.conftest import TRAVEL, Gateway, day, draft_carnet
 
 CID = "NO/2026/000123"
 
@@ -75,14 +75,7 @@ def test_a_downloaded_carnet_cannot_be_taken_by_another_holder(gateway: Gateway)
 
 def test_travels_use_optimistic_concurrency(gateway: Gateway) -> None:
     downloaded(gateway)
-    travel = {
-        "travel_id": "t1",
-        "nickname": "Swiss shoot",
-        "destination": "CH",
-        "transits": ["SE", "DE"],
-        "transport_mode": "3",
-        "declared_items": "1-4",
-    }
+    travel = dict(TRAVEL)
     with gateway.client("holder") as phone, gateway.client("holder") as laptop:
         r = phone.post(f"/v1/carnets/{CID}/travels", json=travel)
         assert r.status_code == 201 and r.headers["ETag"] == '"1"'

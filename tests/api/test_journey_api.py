@@ -4,9 +4,6 @@ what is theirs."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,34 +21,11 @@ from gateway.relay.store import Store
 from gateway.relay.worker import Worker
 from gateway.runtime import Runtime
 from gateway.serving import ThreadedServer, free_port
-from tests.api.conftest import day, draft_carnet
-from tests.relay.relay_helpers import need_rabbit
+from tests.api.conftest import TRAVEL, day, draft_carnet
 
 pytestmark = pytest.mark.broker
 CID = "NO/2026/000123"
 PIN = "482913"
-TRAVEL = {
-    "travel_id": "t1",
-    "nickname": "Swiss shoot",
-    "destination": "CH",
-    "transits": ["SE", "DE"],
-    "transport_mode": "3",
-    "declared_items": "1-4",
-}
-
-
-@pytest.fixture(scope="module")
-def rabbit() -> Iterator[RabbitNode]:
-    need_rabbit()
-    data = tempfile.mkdtemp(
-        prefix="eata-rabbit-api-"
-    )  # the node runs as `rabbitmq`: not under pytest's 0700 tmp
-    node = RabbitNode(data, f"eataapi{os.getpid()}")
-    try:
-        yield node.start()
-    finally:
-        node.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @dataclass

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 import pika
 import pytest
-from relay_helpers import need_rabbit
 
 from gateway.relay import Envelope
 from gateway.relay.node import RabbitCluster
 from gateway.relay.publisher import ConfirmChannel, Outgoing
 from gateway.relay.topology import OUTBOUND, Topology, work_queue
+from tests.conftest import need_rabbit
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
