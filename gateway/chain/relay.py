@@ -352,6 +352,7 @@ class ChainConsumer:
     handler: Handler | None = None
     prefetch: int = 32
     reconnect_delay: float = 1.0
+    max_attempts: int = 5  # handler crashes (not refusals) before the message goes to the dead queue
     stats: dict[str, int] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -465,12 +466,23 @@ class ChainConsumer:
         ) -> None:
             try:
                 result = self.deliver(bytes(body))
-            except Exception:
-                log.exception("chain consumer %s could not finish a message; requeueing it", self.party)
+            except Exception as exc:
                 self._count("errors")
-                c.basic_nack(m.delivery_tag, requeue=True)
-                time.sleep(self.reconnect_delay)
-                return
+                # quorum queues count redeliveries; a message that keeps failing is parked, not looped on
+                tries = int((props.headers or {}).get("x-delivery-count", 0)) + 1
+                if tries < self.max_attempts:
+                    log.exception("chain consumer %s could not finish a message; requeueing it", self.party)
+                    c.basic_nack(m.delivery_tag, requeue=True)
+                    time.sleep(self.reconnect_delay)
+                    return
+                log.error("chain consumer %s gives up on a message after %d attempts", self.party, tries)
+                result = Processed(
+                    "invalid",
+                    refusal=refuse(
+                        Code.INTERNAL, "/", f"gave up after {tries} attempts: {type(exc).__name__}: {exc}"
+                    ),
+                )
+                self._count("dead")
             if result.refusal is not None and result.outcome == "invalid":
                 p = result.refusal.problems[0]
                 headers = dict(props.headers or {})

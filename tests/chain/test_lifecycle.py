@@ -144,3 +144,20 @@ def _publish_raw(relay: ChainRelay, to: str, body: bytes) -> None:
         ch.basic_publish("eata.chain", f"{to}.carnet_issued", body, mandatory=True)
     finally:
         conn.close()
+
+
+def test_a_handler_that_keeps_crashing_parks_the_message_in_the_dead_queue(relay: ChainRelay) -> None:
+    calls: list[str] = []
+
+    def broken(inc):  # type: ignore[no-untyped-def]
+        calls.append(inc.message_id)
+        raise RuntimeError("database is down")
+
+    wcf = relay.consumer("WCF", broken, reconnect_delay=0.01, max_attempts=3)
+    row = relay.send(ChainKind.CARNET_ISSUED, CARNET, "NO-OCC", "WCF", {})
+    with wcf.running():
+        wait_for(lambda: wcf.stats.get("dead", 0) == 1)
+    assert calls == [row.message_id] * 3
+    dead = get_all(relay.url, chain_dead_queue("WCF"))
+    assert [int(p.headers["x-eata-code"]) for p, _ in dead] == [Code.INTERNAL]
+    assert [r.message_id for r in relay.pending()] == [row.message_id]  # still owed an ack
