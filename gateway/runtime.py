@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from gateway.api.app import create_app
 from gateway.api.background import OutboxDrainer, ResultConsumer
+from gateway.api.metrics import broker_sampler
 from gateway.api.results import Inbox, handle_safely
 from gateway.api.service import Service
 from gateway.api.settings import Settings
@@ -49,6 +50,10 @@ class Runtime:
                 on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer)
             ),
         )
+        if settings.amqp_url:
+            self.app.state.metrics.sampler = broker_sampler(
+                settings.amqp_url, sorted(EATA_COUNTRIES), self.store.outbox_counts
+            )
 
     def _store_ready(self) -> str | None:
         try:

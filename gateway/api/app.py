@@ -43,6 +43,7 @@ def create_app(
     )
     metrics = Metrics()
     app.state.metrics = metrics
+    service.observers.append(metrics.answered)
     app.add_exception_handler(Refusal, problems.refusal_handler)
     app.add_exception_handler(RequestValidationError, problems.validation_handler)
 

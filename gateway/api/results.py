@@ -63,10 +63,17 @@ class Inbox:
             )
             return "acknowledged"
         if outcome == "unavailable":
-            return self._unavailable(territory, carnet_id, transaction_id, event)
+            return self._unavailable(territory, carnet_id, transaction_id, event, message_id)
         raise refuse(Code.BAD_VALUE, "/outcome", f"unknown result outcome {outcome!r}")
 
-    def _unavailable(self, territory: str, carnet_id: str, transaction_id: str | None, event: dict) -> str:
+    def _unavailable(
+        self,
+        territory: str,
+        carnet_id: str,
+        transaction_id: str | None,
+        event: dict,
+        message_id: str | None = None,
+    ) -> str:
         """eATA cannot be used now: paper fallback where the grace policy accepts paper, else hold."""
         row = self.service.db.carnet(carnet_id)
         tx = next((t for t in row.doc.transactions if t.transaction_id == transaction_id), None)
@@ -88,6 +95,7 @@ class Inbox:
             transaction_id=transaction_id,
             territory=territory,
         )
+        self.service.observe(territory, kind_of_tx.value, kind, message_id)
         return kind
 
 
@@ -98,4 +106,5 @@ def handle_safely(inbox: Inbox, territory: str, carnet_id: str, message_id: str,
     except Refusal as r:
         log.warning("answer for %s refused: %s", message_id, r)
         inbox.service.db.add_event(carnet_id, "answer_refused", r.as_dict(), territory=territory)
+        inbox.service.observe(territory, "unknown", "answer_refused", message_id)
         return "refused"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -37,6 +38,8 @@ from gateway.rules import carnet_problems, replay
 from gateway.store import Conflict, Database, NotFound
 from gateway.store.db import Party
 from gateway.store.secrets import check_pin, key_hash
+
+log = logging.getLogger("eata.service")
 
 ISSUER, HOLDER, REPRESENTATIVE, CUSTOMS, CHAIN, OPERATOR = (
     "issuer",
@@ -76,6 +79,17 @@ class Service:
         self.share_secret = share_secret.encode() or secrets.token_bytes(32)
         self.pin_window_s = pin_window_s
         self.pin_max_wrong = pin_max_wrong
+        # told of every customs outcome: (territory, transaction kind, outcome, seconds since submission)
+        self.observers: list[Callable[[str, str, str, float | None], None]] = []
+
+    def observe(self, territory: str, kind: str, outcome: str, message_id: str | None = None) -> None:
+        sub = self.db.submission(message_id=message_id) if message_id else None
+        seconds = time.time() - sub["at"] if sub else None
+        for fn in self.observers:
+            try:
+                fn(territory, kind, outcome, seconds)
+            except Exception:  # an observer (metrics) must never lose an answer
+                log.exception("outcome observer failed")
 
     # -- access ---------------------------------------------------------------------------------
     def _row(self, carnet_id: str):  # type: ignore[no-untyped-def]
@@ -427,6 +441,7 @@ class Service:
                 update={"carnet": doc.carnet.model_copy(update={"status": CarnetStatus.ACTIVATED})}
             )
         self._write(row, doc, kind, detail, transaction_id=tx.transaction_id, territory=territory)
+        self.observe(territory, tx.kind.value, kind, response.in_reply_to)
         return kind
 
     def cancel(

@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import asdict
 from typing import Annotated
 
-import pika
 import typer
-from pika.exceptions import AMQPError, ChannelClosedByBroker
+from pika.exceptions import AMQPError
 from rich.table import Table
 
 from gateway.cli.app import app
 from gateway.cli.output import EXIT_OK, EXIT_UNUSABLE, console, emit_json, err_console
 from gateway.relay import dlq as dlq_ops
+from gateway.relay.depths import queue_depths
 from gateway.relay.store import Store
-from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue, retry_queue, work_queue
+from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_STORE = "sqlite:///eata-relay.db"
@@ -84,19 +85,6 @@ def worker_cmd(
     raise typer.Exit(EXIT_OK)
 
 
-def _depth(
-    ch_holder: list[pika.adapters.blocking_connection.BlockingChannel],
-    conn: pika.BlockingConnection,
-    name: str,
-) -> tuple[int, int] | None:
-    try:
-        ok = ch_holder[0].queue_declare(name, passive=True).method
-        return int(ok.message_count), int(ok.consumer_count)
-    except ChannelClosedByBroker:
-        ch_holder[0] = conn.channel()  # a 404 closes the channel
-        return None
-
-
 @app.command("status")
 def status_cmd(
     territory: Annotated[
@@ -111,32 +99,10 @@ def status_cmd(
 ) -> None:
     """Queue depths and consumers per territory, and the outbox backlog."""
     delays_ms = [int(d) for d in delays.split(",") if d.strip()]
-    rows: list[dict[str, object]] = []
     try:
-        conn = pika.BlockingConnection(pika.URLParameters(_amqp(amqp)))
+        rows = [asdict(d) for d in queue_depths(_amqp(amqp), territory, delays_ms)]
     except AMQPError as exc:
         raise _unusable(f"cannot reach the broker: {exc!r}") from exc
-    try:
-        holder = [conn.channel()]
-        for t in territory:
-            names = [
-                ("work", work_queue(t)),
-                *((f"retry {d}ms", retry_queue(t, d)) for d in delays_ms),
-                ("dead", dead_queue(t)),
-            ]
-            for role, name in names:
-                got = _depth(holder, conn, name)
-                rows.append(
-                    {
-                        "territory": t,
-                        "queue": name,
-                        "role": role,
-                        "messages": got[0] if got else None,
-                        "consumers": got[1] if got else None,
-                    }
-                )
-    finally:
-        conn.close()
     backlog = Store(_store(store)).outbox_counts()
     if as_json:
         emit_json({"queues": rows, "store": backlog})

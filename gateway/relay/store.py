@@ -31,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     text,
@@ -183,17 +184,16 @@ class Store:
                     conn.execute(update(outbox).where(outbox.c.id == row_id).values(failed=why))
 
     def outbox_counts(self) -> dict[str, int]:
+        def count(table: Any, *where: Any) -> int:
+            return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
         with self.read() as conn:
-            pending = conn.execute(select(outbox.c.id).where(outbox.c.failed.is_(None))).all()
-            failed = conn.execute(select(outbox.c.id).where(outbox.c.failed.is_not(None))).all()
-            held = conn.execute(select(holds.c.carnet_id)).all()
-            waiting = conn.execute(select(parked.c.seq)).all()
-        return {
-            "outbox_pending": len(pending),
-            "outbox_failed": len(failed),
-            "holds": len(held),
-            "parked": len(waiting),
-        }
+            return {
+                "outbox_pending": count(outbox, outbox.c.failed.is_(None)),
+                "outbox_failed": count(outbox, outbox.c.failed.is_not(None)),
+                "holds": count(holds),
+                "parked": count(parked),
+            }
 
     # -- dedup, holds, parking (worker) ------------------------------------------------------------
     # Hot path: two short write transactions per message. On SQLite they run on a per-thread raw DB-API

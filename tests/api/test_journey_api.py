@@ -127,6 +127,14 @@ def test_submission_is_relayed_over_rabbitmq_and_committed(live: Live) -> None:
         stored = next(t for t in doc["transactions"] if t["transaction_id"] == tx["transaction_id"])
         assert stored["state"] == "committed" and stored["endorsement"]["office"] == "NO01011A"
 
+        # operations see it too: the outcome counted with its latency, queues sampled from the broker
+        text = httpx.get(f"{live.url}/metrics", timeout=30).text
+        assert 'eata_messages_total{kind="activation",outcome="committed",territory="NO"} 1.0' in text
+        assert 'eata_customs_latency_seconds_count{territory="NO"} 1.0' in text
+        assert 'eata_queue_depth{queue="eata.work.NO",role="work",territory="NO"} 0.0' in text
+        assert 'eata_dlq_size{territory="NO"} 0.0' in text
+        assert 'eata_outbox_messages{state="outbox_pending"} 0.0' in text
+
         # customs see their territory's transactions and nobody else's
         with live.client("customs_no") as no, live.client("customs_ch") as ch:
             assert any(e["transaction_id"] == tx["transaction_id"] for e in ok(no.get("/v1/customs/events")))
