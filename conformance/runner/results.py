@@ -99,8 +99,9 @@ class SuiteResult:
     faults: str
     started: str
     finished: str
-    seconds: float
+    seconds: float  # playing the cases
     out_dir: str
+    setup_seconds: float = 0.0  # keys and servers (simulators) before the first case
     gateway_version: str = field(default_factory=gateway_version)
     python_version: str = field(default_factory=platform.python_version)
 
