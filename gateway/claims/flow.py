@@ -343,6 +343,8 @@ class ClaimFlow:
         out: dict[str, Any] = {"claim_state": "closed", "proof_furnished_on": today.isoformat()}
         if fee_note is not None:
             out["regularisation_fee"] = fee_note  # Art. 11
+        if claim.deposit_paid_on is not None:
+            out["deposit"] = "to be refunded: proof arrived before it became final (Art. 9.1c)"
         return out
 
 

@@ -160,3 +160,27 @@ def test_demo_flow_shows_an_acked_notice_and_a_claim_closed_by_proof(rabbit, tmp
     assert out["claim"]["state"] == "closed" and out["claim"]["status"] == "proof_furnished"
     assert out["claim"]["proof"] == ["tx-006"] and out["claim"]["route"] == ["customs-CH", "CH-SCF", "NO-OCC"]
     assert out["pending"] == 0 and all(m["ack"] == "accepted" for m in out["messages"])
+
+
+def test_proof_after_the_deposit_became_final_does_not_close_the_claim(relay: ChainRelay) -> None:
+    # Art. 9.1c: a deposit paid 2028-03-20 became final on 2028-06-20; proof arriving in July is too late
+    flow = ClaimFlow(relay, {CARNET: journey()}, today=lambda: date(2028, 7, 1))
+    with chain_running(relay, flow):
+        flow.notify(claim(deposit_paid_on="2028-03-20", status="deposit_paid"))
+        wait_for(lambda: len(relay.chain.sent_rows(CARNET)) == 4 and not relay.pending())
+    last = relay.chain.sent_rows(CARNET)[-1]
+    assert (last.kind, last.recipient, last.ack_status) == ("claim_proof", "customs-CH", "refused")
+    assert last.ack_code == Code.DEADLINE_PASSED and "2028-06-20" in (last.ack_detail or "")
+    row = relay.chain.claim("CH-2027-17")
+    assert row is not None and row.state == "proof_forwarded"
+
+
+def test_proof_within_three_months_of_the_deposit_recovers_it(relay: ChainRelay) -> None:
+    flow = ClaimFlow(relay, {CARNET: journey()}, today=lambda: date(2028, 5, 1))
+    with chain_running(relay, flow):
+        flow.notify(claim(deposit_paid_on="2028-03-20", status="deposit_paid"))
+        wait_for(lambda: (c := relay.chain.claim("CH-2027-17")) is not None and c.state == "closed")
+    row = relay.chain.claim("CH-2027-17")
+    assert row is not None and row.claim["status"] == "proof_furnished"
+    proof = relay.chain.sent_rows(CARNET)[-1]
+    assert proof.ack_status == "accepted"
