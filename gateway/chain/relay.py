@@ -210,7 +210,14 @@ class ChainRelay:
     def open(self, data: bytes) -> tuple[dict[str, Any], str]:
         """Verify and read signed bytes: ``(message, signer subject)``; refuses with the eTIR-style code."""
         verified = self.keys.verifier.verify(data)  # 110/111 hostile or huge, 120-123 signature problems
-        msg = read(without_signature(verified.signed_root))  # 109 schema
+        try:
+            msg = read(without_signature(verified.signed_root))  # 109 schema
+        except (ValueError, UnicodeDecodeError) as exc:  # a signed but unreadable payload
+            raise refuse(
+                Code.BAD_VALUE, "/ChainMessage/Payload", f"the payload is not base64-encoded JSON ({exc})"
+            ) from None
+        if not isinstance(msg["Payload"], dict):
+            raise refuse(Code.BAD_VALUE, "/ChainMessage/Payload", "the payload must be a JSON object")
         cn = _common_name(verified.signer_certificate)
         # the TEST PKI marks its certificates "name (TEST)"; the party is the name before the remark
         if cn.split(" (", 1)[0].strip().lower() != str(msg["From"]).lower():
@@ -407,7 +414,7 @@ class ChainConsumer:
         assert self.handler is not None
         try:
             extra = self.handler(inc) or {}
-            status, code, payload = "accepted", None, {"status": "accepted", **extra}
+            status, code, payload = "accepted", None, {**extra, "status": "accepted"}
         except Refusal as r:
             status, code = "refused", r.code
             payload = {"status": "refused", "problems": [p.as_dict() for p in r.problems]}

@@ -161,3 +161,19 @@ def test_a_handler_that_keeps_crashing_parks_the_message_in_the_dead_queue(relay
     dead = get_all(relay.url, chain_dead_queue("WCF"))
     assert [int(p.headers["x-eata-code"]) for p, _ in dead] == [Code.INTERNAL]
     assert [r.message_id for r in relay.pending()] == [row.message_id]  # still owed an ack
+
+
+def test_signed_message_with_an_unreadable_payload_is_refused(relay: ChainRelay) -> None:
+    import base64
+
+    from gateway.chain.message import build
+    from gateway.xmlsafe import serialize
+
+    root = build(ChainKind.CARNET_ISSUED, CARNET, "NO-OCC", "WCF", {})
+    root.find("{urn:eata:chain:1}Payload").text = base64.b64encode(b"[1, 2").decode()  # type: ignore[union-attr]
+    body = serialize(relay.keys.signer("NO-OCC").apply(root))
+    result = relay.consumer("WCF").process(body)
+    assert result.refusal is not None and result.refusal.code == Code.BAD_VALUE
+    root.find("{urn:eata:chain:1}Payload").text = base64.b64encode(b"[1, 2]").decode()  # type: ignore[union-attr]
+    result = relay.consumer("WCF").process(serialize(relay.keys.signer("NO-OCC").apply(root)))
+    assert result.refusal is not None and result.refusal.problems[0].pointer == "/ChainMessage/Payload"
