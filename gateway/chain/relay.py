@@ -281,6 +281,24 @@ class ChainRelay:
         )
         self.publisher.publish([env], exchange=CHAIN)  # outbox first; raises PublishError if unconfirmed
 
+    def publish_acks(self, results: Iterable[Processed]) -> None:
+        """Publish signed acks in one confirmed, pipelined batch."""
+        envs = [
+            Envelope(
+                kind=ChainKind.ACK.value,
+                territory=r.to,
+                carnet_id=r.carnet_id,
+                body=r.ack,
+                message_id=r.ack_id,
+                content_type="application/xml",
+            )
+            for r in results
+            if r.ack is not None and r.to is not None and r.ack_id is not None
+        ]
+        if envs:
+            self.declare({e.territory for e in envs})
+            self.publisher.publish(envs, exchange=CHAIN)
+
     # -- receiving ---------------------------------------------------------------------------------
     def consumer(self, party: str, handler: Handler | None = None, **kw: Any) -> ChainConsumer:
         return ChainConsumer(self, party, handler, **kw)
@@ -467,12 +485,17 @@ class ChainConsumer:
         ch.basic_qos(prefetch_count=self.prefetch)
         dead = conn.channel()
         dead.confirm_delivery()
+        # Messages that arrived together are processed in order, then their acks go out in one pipelined,
+        # confirmed batch; only then are the deliveries acked. Each ack is recorded before it is sent, so a
+        # crash in between means a redelivery that re-sends the stored ack (no second effect).
+        batch: list[tuple[int, Processed, pika.BasicProperties, bytes]] = []
 
         def on_message(
             c: BlockingChannel, m: Basic.Deliver, props: pika.BasicProperties, body: bytes
         ) -> None:
             try:
-                result = self.deliver(bytes(body))
+                result = self.process(bytes(body))
+                self._count(result.outcome)
             except Exception as exc:
                 self._count("errors")
                 # quorum queues count redeliveries; a message that keeps failing is parked, not looped on
@@ -490,6 +513,35 @@ class ChainConsumer:
                     ),
                 )
                 self._count("dead")
+            batch.append((m.delivery_tag, result, props, bytes(body)))
+
+        tag = ch.basic_consume(chain_queue(self.party), on_message)
+        while not self._stopping.is_set():
+            conn.process_data_events(time_limit=0.2)
+            if batch:
+                self._finish(ch, dead, batch)
+                batch.clear()
+        ch.basic_cancel(tag)
+        conn.process_data_events(time_limit=0)
+        if batch:
+            self._finish(ch, dead, batch)
+
+    def _finish(
+        self,
+        ch: BlockingChannel,
+        dead: BlockingChannel,
+        batch: list[tuple[int, Processed, pika.BasicProperties, bytes]],
+    ) -> None:
+        acks = [r for _, r, _, _ in batch if r.ack is not None and r.to is not None and r.ack_id is not None]
+        try:
+            self.relay.publish_acks(acks)
+        except Exception:
+            log.exception("chain consumer %s could not send %d acks; requeueing", self.party, len(acks))
+            for delivery_tag, *_ in batch:
+                ch.basic_nack(delivery_tag, requeue=True)
+            time.sleep(self.reconnect_delay)
+            return
+        for delivery_tag, result, props, body in batch:
             if result.refusal is not None and result.outcome == "invalid":
                 p = result.refusal.problems[0]
                 headers = dict(props.headers or {})
@@ -506,12 +558,7 @@ class ChainConsumer:
                     ),
                     mandatory=True,
                 )
-            c.basic_ack(m.delivery_tag)
-
-        tag = ch.basic_consume(chain_queue(self.party), on_message)
-        while not self._stopping.is_set():
-            conn.process_data_events(time_limit=0.2)
-        ch.basic_cancel(tag)
+            ch.basic_ack(delivery_tag)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ChainConsumer]:
