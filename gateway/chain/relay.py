@@ -449,14 +449,6 @@ class ChainConsumer:
         ack = chain.record_received(self.party, msg, status, code, ack) or ack
         return Processed(status, ack, ack_id, msg["From"], carnet_id=msg["CarnetID"])
 
-    def deliver(self, body: bytes) -> Processed:
-        """Process, then publish the ack (confirmed); raising means "not done": the message is requeued."""
-        result = self.process(body)
-        self._count(result.outcome)
-        if result.ack is not None and result.to is not None and result.ack_id is not None:
-            self.relay._publish(ChainKind.ACK.value, result.to, result.carnet_id, result.ack_id, result.ack)
-        return result
-
     # -- the loop -------------------------------------------------------------------------------------
     def stop(self) -> None:
         self._stopping.set()

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import depth, wait_for
+from chain_helpers import depth, wait_for
 
 from gateway.chain.relay import ChainRelay, chain_queue
 from gateway.claims.flow import ClaimFlow, route

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 
-from conftest import depth, get_all, wait_for
+from chain_helpers import depth, get_all, wait_for
 from lxml import etree
 
 from gateway.chain import ChainKind

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import depth, wait_for
+from chain_helpers import depth, wait_for
 
 from gateway.chain.relay import ChainRelay, chain_queue
 from tests.conftest import EXAMPLES, ROOT

@@ -1,0 +1,78 @@
+"""Helpers for chain tests (own module name: several test folders have a ``conftest``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import pika
+import pytest
+
+from gateway.relay.node import rabbit_available
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def need_rabbit() -> None:
+    if not rabbit_available():
+        reason = "rabbitmq-server is not installed (apt-get install -y rabbitmq-server)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " and CI is set: chain tests must run")
+        pytest.skip(reason)
+
+
+def make_pki(directory: Path, names: list[str]) -> None:
+    spec = importlib.util.spec_from_file_location("make_test_pki", ROOT / "scripts" / "make_test_pki.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules.setdefault("make_test_pki", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module.make_test_pki(directory, [n.lower() for n in names])
+
+
+# The journey's parties (examples/journey-no-eu-ch.json), the chain itself, and customs of CH.
+PARTIES = ["NO-OCC", "CH-SCF", "DE-DIHK", "GB-LCCI", "WCF", "customs-CH", "customs-DE", "mallory"]
+
+
+def purge(url: str, queues: list[str]) -> None:
+    """Each test starts with empty party queues (the broker lives for the session)."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        ch = conn.channel()
+        for q in queues:
+            ch.queue_purge(q)
+    finally:
+        conn.close()
+
+
+def depth(url: str, queue: str) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return int(conn.channel().queue_declare(queue, passive=True).method.message_count)
+    finally:
+        conn.close()
+
+
+def get_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
+    out: list[tuple[pika.BasicProperties, bytes]] = []
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        ch = conn.channel()
+        while True:
+            method, props, body = ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                return out
+            out.append((props, body))
+    finally:
+        conn.close()
+
+
+def wait_for(cond, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
