@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from lxml import etree
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -23,18 +24,27 @@ EXCERPT = 1200  # characters of an evidence file quoted inline in the HTML repor
 
 
 def matrix(result: SuiteResult) -> Table:
-    """Rows: scenarios; columns: territories; ✓ pass, ✗ fail, ! runner error, – not applicable or skipped."""
-    table = Table(title=f"eATA conformance — {result.target}", show_lines=False, pad_edge=False)
-    table.add_column("scenario", no_wrap=True)
+    """Rows: territories; columns: scenarios by number (legend in the caption); ✓ pass, ✗ fail,
+    ! runner error, – not applicable or skipped. Territories as rows keep 30 of them readable in 80 columns."""
+    legend = ", ".join(f"{n} {s}" for n, s in enumerate(result.scenarios, start=1))
+    table = Table(
+        title=f"eATA conformance — {result.target}",
+        caption=legend,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+        collapse_padding=True,
+    )
+    table.add_column("", no_wrap=True)
+    for n, _ in enumerate(result.scenarios, start=1):
+        table.add_column(f"{n:>2}", justify="center", no_wrap=True, min_width=3)
     for code in result.territories:
-        table.add_column(code, justify="center", no_wrap=True)
-    for scenario in result.scenarios:
         cells = []
-        for code in result.territories:
+        for scenario in result.scenarios:
             case = result.case(code, scenario)
             status = case.status if case else SKIPPED
             cells.append(f"[{STYLE[status]}]{MARK[status]}[/]")
-        table.add_row(scenario, *cells)
+        table.add_row(code, *cells)
     return table
 
 

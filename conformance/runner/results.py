@@ -30,7 +30,7 @@ class Observation:
         if self.outcome == "cancelled":
             return "national system cancelled the transaction"
         if self.outcome == "rejected":
-            where = f" at {self.pointer}" if self.pointer else " without a pointer"
+            where = f" at {self.pointer}" if self.pointer else ""
             return f"national system rejected it with {self.code}{where}{said}"
         if self.outcome == "failed":
             return f"the delivery failed with {self.code}{said}"

@@ -85,8 +85,12 @@ class Scenario:
     def territories(self, known: list[str]) -> list[str]:
         """The territories of ``known`` this scenario applies to."""
         group = self.applies_to[0] if len(self.applies_to) == 1 else None
-        if group in ("all", "transit"):  # every eATA territory runs NCTS common transit
+        if group == "all":
             return list(known)
+        if group == "transit":  # territories whose adapters speak NCTS for transit (today: all 30)
+            from gateway.adapters import registry
+
+            return [c for c in known if registry.get(c).dialect(TransactionKind.TRANSIT_START) == "ncts"]
         if group == "eu":
             return [c for c in known if c in EU_MEMBERS]
         if group == "non-eu":
