@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 import time
 from pathlib import Path
 
 import pika
-import pytest
-
-from gateway.relay.node import rabbit_available
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def need_rabbit() -> None:
-    if not rabbit_available():
-        reason = "rabbitmq-server is not installed (apt-get install -y rabbitmq-server)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " and CI is set: chain tests must run")
-        pytest.skip(reason)
 
 
 def make_pki(directory: Path, names: list[str]) -> None:

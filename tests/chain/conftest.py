@@ -1,34 +1,17 @@
-"""Fixtures for chain tests: a private RabbitMQ node for the session, a TEST PKI, a fresh SQLite file and
-empty party queues per test."""
+"""Fixtures for chain tests: the session broker (``rabbit``, tests/conftest.py), a TEST PKI, a fresh SQLite
+file and empty party queues per test."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chain_helpers import PARTIES, make_pki, need_rabbit, purge
+from chain_helpers import PARTIES, make_pki, purge
 
 from gateway.chain.relay import ChainRelay, KeyRing, chain_dead_queue, chain_queue
 from gateway.relay.node import RabbitNode
-
-
-@pytest.fixture(scope="session")
-def rabbit() -> Iterator[RabbitNode]:
-    need_rabbit()
-    # Not under pytest's tmp dir: pytest keeps /tmp/pytest-of-<user> at 0700, and the node runs as `rabbitmq`.
-    data = tempfile.mkdtemp(prefix="eata-chain-rabbit-")
-    node = RabbitNode(data, f"eatachain{os.getpid()}")
-    try:
-        node.start()
-        yield node
-    finally:
-        node.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
