@@ -62,6 +62,7 @@ class Demo:
         node.start()
         self.cleanup.append(lambda: (node.stop(), shutil.rmtree(rabbit_dir, ignore_errors=True)))
         console.print(f"  RabbitMQ node {node.url.split('@')[-1]} (quorum queues)")
+        self.amqp_url = node.url
 
         eu_sim = start_simulator(["NO", "SE", "DE"], keys_dir=keys)
         ch_sim = start_simulator(["CH"], keys_dir=keys)
@@ -204,7 +205,33 @@ class Demo:
             elif outcome["kind"] != "committed":
                 console.print(f"  [red]{kind} {outcome['kind']}: {outcome['detail']}[/red]")
                 return False
-        return self.show_ledger(holder, cid)
+        home = self.show_ledger(holder, cid)
+        return home and self.guarantee_chain(holder, cid)
+
+    def guarantee_chain(self, holder: httpx.Client, cid: str) -> bool:
+        """The chain's side: the carnet's life-cycle notice, and a Swiss claim closed by the gateway's proof."""
+        from gateway.chain import demo_flow
+        from gateway.model import load_document
+
+        step("Guarantee chain: the issuing association's notice, and a Swiss claim answered from the log")
+        console.print(
+            "  (Swiss customs, whose system was down for the re-export, later claim the duties on items 1-2;\n"
+            "   the claim's dates are simulated: notified 15 days after expiry, answered 16 days later)"
+        )
+        doc = load_document(check(holder.get(f"/v1/carnets/{cid}"), 200).content)
+        out = demo_flow(self.amqp_url, self.state / "chain.db", self.state / "chain-keys", doc=doc)
+        for m in out["messages"]:
+            console.print(f"  ⇄ {m['kind']:<15} {m['from']:>10} → {m['to']:<10} signed, ack: {m['ack']}")
+        claim = out["claim"]
+        console.print(
+            f"  claim {claim['claim_id']}: {' → '.join(claim['route'])}; proof assembled from "
+            f"{', '.join(claim['proof'])} ({', '.join(claim['articles'])}); "
+            f"state {claim['state']} ({claim['status']}), regularisation fee: {claim['regularisation_fee']}"
+        )
+        closed = claim["state"] == "closed" and out["pending"] == 0
+        if closed:
+            console.print("[bold green]The claim is closed by the gateway's own proof; nothing unacknowledged.[/bold green]")
+        return closed
 
     def declare(self, holder: httpx.Client, cid: str, tx: dict[str, Any], office: str) -> None:
         from gateway.adapters import registry
