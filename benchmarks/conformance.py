@@ -3,7 +3,9 @@
 Floor, measured in the same run: one territory (SE) playing every scenario that applies to it with one
 worker, i.e. the suite done serially, scaled to the number of cases of the full run. The ratio
 full / serial-scaled says what running territories in parallel buys on this machine (below 1 is a gain;
-on a machine with few cores the GIL and the one simulator process bound it). Both runs include their
+on a machine with few cores the GIL and the one simulator process bound it). The floor plays the fault
+scenarios too (retries against a hanging or failing system: waiting, not work), in the same share of
+cases as the full run, so both sides carry the same waits. Both runs include their
 own set-up (TEST PKI for 30 territories, simulator and callback servers) so they compare like with like;
 the set-up is printed separately.
 
