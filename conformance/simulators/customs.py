@@ -137,8 +137,7 @@ class NationalCustoms:
                 return False
             record.cancelled = reason or "cancelled"
             self.effects[message_id] -= 1  # rolled back
-            d_kind = record.response.kind
-            if d_kind == K.IMPORTATION:  # the deadline set by the importation goes with it
+            if record.response.kind == K.IMPORTATION:  # the deadlines it set go with it
                 for key in [k for k in self.deadlines if k[0] == record.response.carnet_id]:
                     del self.deadlines[key]
             return True
