@@ -7,9 +7,7 @@ callback are read with ``world.inbox.wait_for(message_id)``. Keys are generated 
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,19 +16,14 @@ from typing import Any
 
 from conformance.simulators.server import Running, serve_in_thread, start_simulator
 from gateway.adapters import registry
+from gateway.signing.testpki import make_test_pki
 from gateway.transport.callback import Inbox, callback_app
-
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_test_pki.py"
 
 
 def make_keys(directory: Path, codes: list[str] | None = None) -> dict[str, Any]:
     """TEST PKI with ``gateway`` and one ``sim-<xx>`` party per territory (plus ca/expired/untrusted)."""
-    spec = importlib.util.spec_from_file_location("make_test_pki", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules.setdefault("make_test_pki", module)  # its dataclasses look their module up
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
     codes = codes if codes is not None else registry.codes()
-    return module.make_test_pki(directory, ["gateway", *(f"sim-{c.lower()}" for c in codes)])  # type: ignore[no-any-return]
+    return make_test_pki(directory, ["gateway", *(f"sim-{c.lower()}" for c in codes)])  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -4,8 +4,6 @@ gateway assembles from its own endorsement log (Annex A Art. 8-10)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -27,12 +25,9 @@ def make_chain_keys(directory: str | Path, parties: list[str]) -> Path:
     out = Path(directory)
     if all((out / f"{p.lower()}.key.pem").exists() for p in parties) and (out / "ca.cert.pem").exists():
         return out
-    script = Path(__file__).resolve().parents[2] / "scripts" / "make_test_pki.py"
-    spec = importlib.util.spec_from_file_location("make_test_pki", script)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules.setdefault("make_test_pki", module)  # its dataclasses look their module up
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    module.make_test_pki(out, [p.lower() for p in parties])
+    from gateway.signing.testpki import make_test_pki
+
+    make_test_pki(out, [p.lower() for p in parties])
     return out
 
 

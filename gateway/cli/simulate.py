@@ -14,19 +14,9 @@ from gateway.errors import Refusal
 
 
 def _make_test_pki(keys_dir: Path, codes: list[str]) -> None:
-    """Generate a TEST PKI with the checkout's script (not shipped in the wheel)."""
-    import importlib.util
-    import sys
+    from gateway.signing.testpki import make_test_pki
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "make_test_pki.py"
-    if not script.is_file():
-        err_console.print("scripts/make_test_pki.py not found: create keys with it from a checkout")
-        raise typer.Exit(EXIT_UNUSABLE)
-    spec = importlib.util.spec_from_file_location("make_test_pki", script)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules.setdefault("make_test_pki", module)  # its dataclasses look their module up
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    module.make_test_pki(keys_dir, ["gateway", *(f"sim-{c.lower()}" for c in codes)])
+    make_test_pki(keys_dir, ["gateway", *(f"sim-{c.lower()}" for c in codes)])
 
 
 @app.command()

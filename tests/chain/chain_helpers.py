@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 
 import pika
 
+from gateway.signing.testpki import make_test_pki
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_pki(directory: Path, names: list[str]) -> None:
-    spec = importlib.util.spec_from_file_location("make_test_pki", ROOT / "scripts" / "make_test_pki.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules.setdefault("make_test_pki", module)  # its dataclasses look their module up
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    module.make_test_pki(directory, [n.lower() for n in names])
+    make_test_pki(directory, [n.lower() for n in names])
 
 
 # The journey's parties (examples/journey-no-eu-ch.json), the chain itself, and customs of CH.

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from gateway.signing import testpki
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load_pki_script() -> ModuleType:
-    name = "make_test_pki"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "make_test_pki.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses need the module registered while it executes
-    spec.loader.exec_module(module)
-    return module
+    return testpki
 
 
 @pytest.fixture(scope="session")

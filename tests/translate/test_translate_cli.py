@@ -48,8 +48,7 @@ def test_translate_uk_importation_and_parse_it_back(tmp_path: Path) -> None:
 
 
 def test_translate_re_exportation_by_index_signs_when_asked(tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-    from make_test_pki import make_test_pki
+    from gateway.signing.testpki import make_test_pki
 
     pki = make_test_pki(tmp_path, ["gateway"])
     r = run(
