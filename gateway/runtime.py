@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Any
+
 from fastapi import FastAPI
 
 from gateway.api.app import create_app
@@ -10,9 +14,10 @@ from gateway.api.metrics import broker_sampler
 from gateway.api.results import Inbox, handle_safely
 from gateway.api.service import Service
 from gateway.api.settings import Settings
+from gateway.model import CarnetDocument, Claim
 from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
-from gateway.store import Database
+from gateway.store import Database, NotFound
 from gateway.territories import EATA_COUNTRIES
 from gateway.transport.callback import callback_app
 
@@ -47,13 +52,46 @@ class Runtime:
             self.service,
             ready_checks={"store": self._store_ready, "broker": self._broker_ready},
             callback=callback_app(
-                on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer)
+                on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer),
+                on_claim=lambda territory, claim, _doc: self.service.claim_received(
+                    territory, claim, self._forward_claim
+                ),
             ),
         )
+        self.chain: Any = None
+        self.claims: Any = None
+        self._chain_consumers: list[tuple[Any, threading.Thread]] = []
+        if settings.amqp_url and settings.chain_keys:
+            self._chain(settings.amqp_url, Path(settings.chain_keys))
         if settings.amqp_url:
             self.app.state.metrics.sampler = broker_sampler(
                 settings.amqp_url, sorted(EATA_COUNTRIES), self.store.outbox_counts
             )
+
+    def _chain(self, amqp_url: str, keys: Path) -> None:
+        """Speak for the customs whose chain keys we hold: relay their claims, receive the proof back."""
+        from gateway.chain.relay import ChainRelay, KeyRing
+        from gateway.claims.flow import ClaimFlow, customs_party
+
+        self.chain = ChainRelay(amqp_url, self.store, KeyRing(keys))
+        self.claims = ClaimFlow(self.chain, self._document)
+        self.chain_parties = [
+            customs_party(c)
+            for c in sorted(EATA_COUNTRIES)
+            if (keys / f"customs-{c.lower()}.key.pem").exists()
+        ]
+
+    def _document(self, carnet_id: str) -> CarnetDocument | None:
+        try:
+            return self.db.carnet(carnet_id).doc
+        except NotFound:
+            return None
+
+    def _forward_claim(self, claim: Claim) -> bool:
+        if self.claims is None:
+            return False
+        self.claims.notify(claim)  # refuses barred or over-cap claims before anything is sent
+        return True
 
     def _store_ready(self) -> str | None:
         try:
@@ -75,6 +113,13 @@ class Runtime:
         return None
 
     def start(self) -> Runtime:
+        if self.chain is not None:
+            self.chain.declare(self.chain_parties)
+            for party in self.chain_parties:
+                consumer = self.chain.consumer(party, self.claims.handler)
+                thread = threading.Thread(target=consumer.run, name=f"eata-chain-{party}", daemon=True)
+                thread.start()
+                self._chain_consumers.append((consumer, thread))
         if self.drainer:
             self.drainer.start()
         if self.consumer:
@@ -82,6 +127,11 @@ class Runtime:
         return self
 
     def stop(self) -> None:
+        for consumer, thread in self._chain_consumers:
+            consumer.stop()
+            thread.join(30)
+        if self.chain is not None:
+            self.chain.close()
         if self.consumer:
             self.consumer.stop()
         if self.drainer:

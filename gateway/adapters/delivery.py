@@ -25,17 +25,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from gateway.adapters import registry
 from gateway.adapters.base import Adapter, keys_dir
 from gateway.codec import decode, encode
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Declaration, Response
+from gateway.model import Claim
+from gateway.model.load import problems_from_validation
 from gateway.signing import Signer, TrustStore, Verifier, load_signing_key
 from gateway.translate.core import Context
 from gateway.transport import rest, soap
@@ -81,6 +86,38 @@ def read_answer(adapter: Adapter, data: bytes, context: Context = None) -> Respo
     if not isinstance(message, Response):
         raise refuse(Code.SCHEMA, "/", "customs answered with a document that is not a response")
     return message
+
+
+def read_claim(adapter: Adapter, data: bytes) -> Claim:
+    """A customs claim pushed by territory ``adapter`` (NotifyClaim): a chain ``claim_notified`` message
+    signed under the territory's trust anchors, naming that territory's customs as sender (Annex A Art. 8.1:
+    claims come from the customs of the territory where the duties arose)."""
+    from gateway.chain.message import ChainKind, read
+    from gateway.codec import without_signature
+
+    verified = verifier(keys_dir().resolve(), adapter.trust_anchors).verify(data)
+    msg = read(without_signature(verified.signed_root))
+    if msg.get("Kind") != ChainKind.CLAIM_NOTIFIED.value:
+        raise refuse(Code.BAD_VALUE, "/ChainMessage/Kind", f"a claim notification, not {msg.get('Kind')}")
+    if str(msg.get("From")).lower() != f"customs-{adapter.code}".lower():
+        raise refuse(
+            Code.NOT_AUTHORISED,
+            "/ChainMessage/From",
+            f"only customs of {adapter.code} notify claims here, not {msg.get('From')}",
+        )
+    try:
+        # JSON mode: amounts travel as strings, and the model is strict
+        claim = Claim.model_validate_json(json.dumps(msg["Payload"].get("claim")))
+    except ValidationError as exc:
+        at = "/ChainMessage/Payload/claim"
+        raise Refusal([replace(p, pointer=at + p.pointer) for p in problems_from_validation(exc)]) from None
+    if claim.territory != adapter.code:
+        raise refuse(
+            Code.NOT_AUTHORISED,
+            "/ChainMessage/Payload/claim/territory",
+            f"customs of {adapter.code} cannot claim duties of {claim.territory}",
+        )
+    return claim
 
 
 def _message_id(document: bytes) -> str:

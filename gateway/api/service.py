@@ -24,6 +24,7 @@ from gateway.model import (
     Carnet,
     CarnetDocument,
     CarnetStatus,
+    Claim,
     Endorsement,
     Signature,
     Transaction,
@@ -444,6 +445,17 @@ class Service:
         self.observe(territory, tx.kind.value, kind, response.in_reply_to)
         return kind
 
+    def claim_received(
+        self, territory: str, claim: Claim, forward: Callable[[Claim], bool] | None = None
+    ) -> None:
+        """A verified claim from customs of ``territory``: relayed along the chain (``forward``, which
+        refuses barred or over-cap claims, Annex A Art. 8) and shown on the carnet to its parties."""
+        self._row(claim.carnet_id)  # 301 for a carnet this gateway does not know
+        relayed = forward(claim) if forward is not None else False
+        self.db.add_event(
+            claim.carnet_id, "claim_notified", _claim_detail(claim, relayed), territory=territory
+        )
+
     def cancel(
         self, party: Party, carnet_id: str, transaction_id: str, code: str, reason: str
     ) -> Transaction:
@@ -543,6 +555,20 @@ class Service:
             "vouchers": vouchers,
             "expires": datetime.fromtimestamp(share["expires"], UTC).isoformat(),
         }
+
+
+def _claim_detail(claim: Claim, relayed: bool) -> dict[str, Any]:
+    return {
+        "claim_id": claim.claim_id,
+        "items": claim.items,
+        "amount": str(claim.amount),
+        "currency": claim.currency,
+        "notified_on": claim.notified_on.isoformat(),
+        "relayed": relayed,
+        "note": "relayed to the guaranteeing association (Annex A Art. 8)"
+        if relayed
+        else "recorded; no guarantee chain configured here (EATA_CHAIN_KEYS): relay it to the association",
+    }
 
 
 def _still_in_use(doc: CarnetDocument) -> None:

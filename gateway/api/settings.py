@@ -18,6 +18,9 @@ def _env(name: str, default: str | None = None) -> str | None:
 class Settings:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", "sqlite:///eata-gateway.db") or "")
     amqp_url: str | None = field(default_factory=lambda: _env("AMQP_URL"))
+    # TEST or real keys of the chain parties this gateway speaks for (customs-<xx>.key.pem, ca.cert.pem):
+    # with it, claims customs push are relayed along the guarantee chain
+    chain_keys: str | None = field(default_factory=lambda: _env("CHAIN_KEYS"))
     share_secret: str = field(default_factory=lambda: _env("SHARE_SECRET", "") or os.urandom(32).hex())
     pin_window_s: float = 15 * 60
     pin_max_wrong: int = 5

@@ -5,7 +5,9 @@
 
 Each document is verified against territory XX's trust anchors and decoded from the signed content only.
 Notifications are idempotent by the answer's message ID: a repeat is acknowledged and has no further
-effect (``Inbox.effects`` counts 1). Verified answers go to ``on_answer`` (e.g. publish an eATA event).
+effect (``Inbox.effects`` counts 1). Verified answers go to ``on_answer`` (e.g. publish an eATA event);
+verified claims (a chain ``claim_notified`` message signed by that territory's customs) go to ``on_claim``,
+once per claim ID — the claims flow, whose refusals (barred, over the cap) answer customs as SOAP faults.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from fastapi.responses import JSONResponse, Response
 
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Response as CustomsResponse
+from gateway.model import Claim
 from gateway.transport.envelope import CALLBACK_NS, CONTENT_TYPE, element, envelope, fault, parse_call
 
 OnAnswer = Callable[[str, CustomsResponse, bytes], None]
+OnClaim = Callable[[str, Claim, bytes], None]
 
 
 @dataclass
@@ -32,7 +36,7 @@ class Inbox:
     answers: dict[str, CustomsResponse] = field(default_factory=dict)  # by in_reply_to
     receipts: Counter[str] = field(default_factory=Counter)  # by answer message ID
     effects: Counter[str] = field(default_factory=Counter)
-    claims: list[bytes] = field(default_factory=list)
+    claims: dict[str, Claim] = field(default_factory=dict)  # by claim ID, verified
     refused: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
@@ -51,6 +55,18 @@ class Inbox:
             self._arrived.notify_all()
             return True
 
+    def record_claim(self, claim: Claim) -> bool:
+        """True the first time this claim arrives (customs may push a notification again)."""
+        with self._lock:
+            if claim.claim_id in self.claims:
+                return False
+            self.claims[claim.claim_id] = claim
+            return True
+
+    def forget_claim(self, claim_id: str) -> None:
+        with self._lock:
+            self.claims.pop(claim_id, None)
+
     def wait_for(self, message_id: str, timeout: float = 5.0) -> CustomsResponse | None:
         """The answer to declaration ``message_id``, waiting up to ``timeout`` seconds."""
         with self._lock:
@@ -58,9 +74,11 @@ class Inbox:
             return self.answers.get(message_id)
 
 
-def callback_app(inbox: Inbox | None = None, on_answer: OnAnswer | None = None) -> FastAPI:
+def callback_app(
+    inbox: Inbox | None = None, on_answer: OnAnswer | None = None, on_claim: OnClaim | None = None
+) -> FastAPI:
     from gateway.adapters import registry
-    from gateway.adapters.delivery import read_answer
+    from gateway.adapters.delivery import read_answer, read_claim
 
     inbox = inbox or Inbox()
     app = FastAPI(title="eATA gateway callback", docs_url=None, redoc_url=None)
@@ -71,6 +89,17 @@ def callback_app(inbox: Inbox | None = None, on_answer: OnAnswer | None = None) 
         first = inbox.record(answer)
         if first and on_answer is not None:
             on_answer(territory, answer, document)
+        return first
+
+    def accept_claim(territory: str, document: bytes) -> bool:
+        claim = read_claim(registry.get(territory), document)
+        first = inbox.record_claim(claim)
+        if first and on_claim is not None:
+            try:
+                on_claim(territory, claim, document)  # refusals (barred, over the cap) go back to customs
+            except Exception:
+                inbox.forget_claim(claim.claim_id)  # refused: customs may correct it and notify again
+                raise
         return first
 
     @app.post("/callback/{territory}")
@@ -93,8 +122,7 @@ def callback_app(inbox: Inbox | None = None, on_answer: OnAnswer | None = None) 
         try:
             document = call.binary("document")
             if call.operation == "NotifyClaim":
-                inbox.claims.append(document)  # claims go to gateway.claims; kept raw here
-                first = True
+                first = accept_claim(territory, document)
             elif call.operation in ("NotifyEndorsement", "NotifyRejection"):
                 first = accept(territory, document)
             else:
@@ -103,7 +131,12 @@ def callback_app(inbox: Inbox | None = None, on_answer: OnAnswer | None = None) 
             inbox.refused.append(str(exc))
             p = exc.problems[0]
             data = fault(
-                call.soap_ns, CALLBACK_NS, client=True, code=p.code, pointer=p.pointer, message=p.message
+                call.soap_ns,
+                CALLBACK_NS,
+                client=True,
+                code=p.code,
+                pointer=p.pointer,
+                message=f"{p.message} ({p.article})" if p.article else p.message,
             )
             return Response(data, status_code=500, media_type=CONTENT_TYPE[call.soap_ns])
         receipt = element(
