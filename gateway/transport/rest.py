@@ -126,7 +126,20 @@ def _answer(r: httpx.Response) -> Outcome:
         return Delivered(None, ack)
     if r.status_code == 200 and r.content:
         return Delivered(r.content, r.headers.get("X-Conversation-ID"))
-    return from_status(r.status_code, r.text)
+    refused = _problem(r) if 400 <= r.status_code < 500 and r.status_code not in (401, 403, 408, 429) else None
+    return refused or from_status(r.status_code, r.text)
+
+
+def _problem(r: httpx.Response) -> FinalFailure | None:
+    """A refusal with a problem document (``{"problems": [{"code", "pointer", "message"}]}``) keeps
+    customs' own code and pointer instead of a generic 510."""
+    try:
+        first = r.json()["problems"][0]
+        code, where, message = int(first["code"]), first.get("pointer"), str(first["message"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    at = f" at {where}" if where else ""
+    return FinalFailure(code, f"customs refused the document{at}: {message}")
 
 
 def query_status(adapter: Adapter, message_id: str, *, tokens: TokenCache = TOKENS) -> Outcome:

@@ -94,22 +94,27 @@ def service(adapter: Adapter, address: str | None = None) -> Any:
         return proxy
 
 
-def _fault_code(fault: zeep.exceptions.Fault) -> int | None:
+def _fault_detail(fault: zeep.exceptions.Fault) -> tuple[int | None, str | None]:
+    """The eTIR-style code and the pointer customs put in the fault detail, when they did."""
     detail = fault.detail
     if detail is None:
-        return None
-    found = detail.find(f".//{{{NS}}}code")
+        return None, None
+    code, where = detail.find(f".//{{{NS}}}code"), detail.find(f".//{{{NS}}}pointer")
     try:
-        return int(found.text) if found is not None and found.text else None
+        number = int(code.text) if code is not None and code.text else None
     except ValueError:
-        return None
+        number = None
+    return number, (where.text if where is not None and where.text else None)
 
 
 def from_fault(fault: zeep.exceptions.Fault) -> Outcome:
     side = (fault.code or "").rsplit(":", 1)[-1]
-    code = _fault_code(fault)
+    code, where = _fault_detail(fault)
     if side in ("Client", "Sender"):
-        return FinalFailure(code or Code.CUSTOMS_REJECTED, f"customs refused the document: {fault.message}")
+        at = f" at {where}" if where else ""
+        return FinalFailure(
+            code or Code.CUSTOMS_REJECTED, f"customs refused the document{at}: {fault.message}"
+        )
     return RetryableFailure(Code.CUSTOMS_FAULT, f"customs system fault: {fault.message}")
 
 
