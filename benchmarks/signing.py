@@ -11,7 +11,6 @@ warns against) and peak memory of one sign+verify (tracemalloc). Uses a throw-aw
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
@@ -27,16 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gateway.signing import Signer, TrustStore, Verifier, load_signing_key  # noqa: E402
+from gateway.signing.testpki import make_test_pki  # noqa: E402
 from gateway.xmlsafe import parse_xml, serialize  # noqa: E402
-
-
-def _pki_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_test_pki", ROOT / "scripts" / "make_test_pki.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_test_pki"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def declaration(items: int) -> bytes:
@@ -74,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="eata-bench-pki-") as tmp:
-        pki = _pki_module().make_test_pki(tmp, ["gateway"])
+        pki = make_test_pki(tmp, ["gateway"])
         doc = declaration(args.items)
         root = parse_xml(doc)
         c14n = etree.tostring(root, method="c14n", exclusive=True)
