@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated
@@ -18,6 +17,7 @@ from gateway.model.common import (
     CurrencyCode,
     Money,
     Party,
+    Quantity,
     ShortText,
     StrictModel,
     Text,
@@ -50,7 +50,7 @@ class MeasureUnit(StrEnum):
 
 
 class Measure(StrictModel):
-    value: Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=3)]
+    value: Quantity
     unit: MeasureUnit
 
 

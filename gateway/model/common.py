@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 SCHEMA_VERSION = "eata/v1"
 
@@ -65,7 +65,16 @@ CarnetId = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=512, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=70, strip_whitespace=True)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+def _decimal_schema(integer_digits: int, decimals: int, *, positive: bool) -> WithJsonSchema:
+    """Our own JSON Schema for amounts: pydantic's rendering of constrained decimals changes between
+    releases, and the published schema must not."""
+    number: dict[str, object] = {"type": "number", ("exclusiveMinimum" if positive else "minimum"): 0}
+    text = {"type": "string", "pattern": rf"^\d{{1,{integer_digits}}}(\.\d{{1,{decimals}}})?$"}
+    return WithJsonSchema({"anyOf": [number, text]})
+
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2), _decimal_schema(14, 2, positive=False)]
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=3), _decimal_schema(13, 3, positive=True)]
 Code8 = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6,12}$")]
 
 

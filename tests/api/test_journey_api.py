@@ -4,6 +4,7 @@ what is theirs."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -240,3 +241,32 @@ def test_issuer_returns_and_closes_only_its_own_carnets(live: Live) -> None:
         body = {"kind": "activation", "territory": "NO", "office": "NO01011A", "date": day(0), "items": "all"}
         refused = holder.post(f"/v1/carnets/{CID}/transactions", json=body)
         assert refused.status_code in (409, 422) and refused.json()["problems"][0]["code"] // 100 == 2
+
+
+def test_commit_is_pushed_as_a_server_sent_event(live: Live) -> None:
+    signed_carnet(live)
+    seen: list[tuple[str, dict]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with live.client("holder") as h, h.stream("GET", "/v1/events", params={"wait_s": 30}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            ready.set()
+            kind = None
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: ") and kind:
+                    seen.append((kind, json.loads(line.removeprefix("data: "))))
+                    if kind == "committed":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(10)
+    with live.client("holder") as holder:
+        ok(holder.post(f"/v1/carnets/{CID}/travels", json=TRAVEL), 201)
+    tx = declare(live, "activation", "NO01011A", "all")
+    listener.join(40)
+    kinds = [k for k, e in seen if e["transaction_id"] == tx["transaction_id"]]
+    assert kinds[-1] == "committed" and "submitted" in kinds, seen
