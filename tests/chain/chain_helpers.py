@@ -31,26 +31,6 @@ def purge(url: str, queues: list[str]) -> None:
         conn.close()
 
 
-def depth(url: str, queue: str) -> int:
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return int(conn.channel().queue_declare(queue, passive=True).method.message_count)
-    finally:
-        conn.close()
-
-
-def get_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    out: list[tuple[pika.BasicProperties, bytes]] = []
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        ch = conn.channel()
-        while True:
-            method, props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append((props, body))
-    finally:
-        conn.close()
 
 
 def wait_for(cond, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chain_helpers import depth, wait_for
+from chain_helpers import wait_for
 
 from gateway.chain.relay import ChainRelay, chain_queue
+from tests.broker import depth
 from tests.conftest import EXAMPLES, ROOT
 
 JOURNEY = EXAMPLES / "journey-no-eu-ch.json"

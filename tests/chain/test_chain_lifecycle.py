@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 
-from chain_helpers import depth, get_all, wait_for
+from chain_helpers import wait_for
 from lxml import etree
 
 from gateway.chain import ChainKind
 from gateway.chain.relay import ChainRelay, chain_dead_queue, chain_queue
 from gateway.errors import Code
 from gateway.model import load_document
+from tests.broker import depth
+from tests.broker import drain_queue as get_all
 from tests.conftest import EXAMPLES
 
 CARNET = "NO/2026/000123"

@@ -10,12 +10,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from chain_helpers import depth, wait_for
+from chain_helpers import wait_for
 
 from gateway.chain.relay import ChainRelay, chain_queue
 from gateway.claims.flow import ClaimFlow, route
 from gateway.errors import Code, Refusal
 from gateway.model import CarnetDocument, Claim, load_document
+from tests.broker import depth
 from tests.conftest import EXAMPLES
 
 CARNET = "NO/2026/000123"

@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pika
-
 from gateway.relay.envelope import Envelope
 from gateway.relay.outcome import Done, Outcome
 from gateway.relay.sink import deliver as sink_deliver
@@ -51,24 +49,3 @@ def running(worker: Worker) -> Iterator[Worker]:
         assert not t.is_alive(), "worker did not stop"
 
 
-def depth(url: str, queue: str) -> int:
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return int(conn.channel().queue_declare(queue, passive=True).method.message_count)
-    finally:
-        conn.close()
-
-
-def drain_queue(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    """Consume and ack everything in a queue."""
-    out: list[tuple[pika.BasicProperties, bytes]] = []
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        ch = conn.channel()
-        while True:
-            method, props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append((props, body))
-    finally:
-        conn.close()

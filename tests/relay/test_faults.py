@@ -11,12 +11,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from relay_helpers import depth, subprocess_env
+from relay_helpers import subprocess_env
 
 from gateway.relay import Envelope, Publisher, PublishError, Store, Topology
 from gateway.relay.node import RabbitNode
 from gateway.relay.sink import Sink
 from gateway.relay.topology import dead_queue, retry_queue, work_queue
+from tests.broker import depth
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pika
 import pytest
-from relay_helpers import depth, drain_queue, subprocess_env
+from relay_helpers import subprocess_env
 
 from gateway.relay import Envelope, Publisher, Store, Topology, Unroutable
 from gateway.relay.node import RabbitNode
 from gateway.relay.topology import dead_queue, retry_queue, work_queue
+from tests.broker import depth, drain_queue
 
 pytestmark = pytest.mark.broker
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from relay_helpers import depth, drain_queue, running, subprocess_env
+from relay_helpers import running, subprocess_env
 
 from gateway.errors import Code
 from gateway.relay import Done, Envelope, Final, Outcome, Publisher, Retry, Store, Worker
@@ -20,6 +20,7 @@ from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_REASON
 from gateway.relay.node import RabbitNode
 from gateway.relay.sink import Sink
 from gateway.relay.topology import EVENTS, Topology, dead_queue, work_queue
+from tests.broker import depth, drain_queue
 
 DELAYS = (100, 200)
 
