@@ -40,6 +40,7 @@ from gateway.adapters import registry
 from gateway.adapters.base import Adapter
 from gateway.adapters.delivery import signer as load_signer
 from gateway.adapters.delivery import verifier as load_verifier
+from gateway.bounded import Bounded
 from gateway.errors import Code, Refusal
 from gateway.messages import Declaration
 from gateway.messages import Response as CustomsResponse
@@ -91,7 +92,7 @@ def build_systems(
     systems: dict[str, NationalCustoms] = {}
     keys_dir = keys_dir.resolve()
     gateway_trust = load_verifier(keys_dir, trust)
-    movements: dict[str, Declaration] = {}  # the NCTS common domain, one for all
+    movements: dict[str, Declaration] = Bounded()  # the NCTS common domain, one for all
     carnets: dict[str, CarnetFacts] = {}  # what the eATA Core tells every customs system
     for t in territories:
         adapter = t if isinstance(t, Adapter) else registry.get(t)

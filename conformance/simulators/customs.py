@@ -27,11 +27,11 @@ import calendar
 import datetime as dt
 import hashlib
 import threading
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.adapters.base import Adapter
+from gateway.bounded import DEFAULT_LIMIT, Bounded
 from gateway.codec import decode, encode
 from gateway.errors import Code, Problem, refuse
 from gateway.messages import Declaration, Response
@@ -78,12 +78,12 @@ class NationalCustoms:
         self.adapter = adapter
         self.signer = signer
         self.verifier = verifier
-        self.records: dict[str, Record] = {}
-        self.effects: Counter[str] = Counter()  # message ID -> decisions taken (1 = exactly once)
-        self.deadlines: dict[tuple[str, int], dt.date] = {}  # (carnet, item) -> final re-export date
+        self.records: dict[str, Record] = Bounded()
+        self.effects: dict[str, int] = Bounded()  # message ID -> decisions taken (1 = exactly once)
+        self.deadlines: dict[tuple[str, int], dt.date] = Bounded(4 * DEFAULT_LIMIT)  # (carnet, item) -> final date
         # MRN -> the transit declaration: NCTS's common domain, shared by all simulated territories so
         # the office of destination knows a movement another territory's office of departure opened.
-        self.movements: dict[str, Declaration] = {} if movements is None else movements
+        self.movements: dict[str, Declaration] = Bounded() if movements is None else movements
         self.carnets: dict[str, CarnetFacts] = {} if carnets is None else carnets
         self.misbehaves: Callable[[str], bool] = lambda kind: False
         self._lock = threading.Lock()
@@ -114,7 +114,7 @@ class NationalCustoms:
                 )
             response = self.judge(message)
             self.records[message.message_id] = Record(digest, response)
-            self.effects[message.message_id] += 1
+            self.effects[message.message_id] = self.effects.get(message.message_id, 0) + 1
             return response
 
     def _movement(self, partial: dict[str, object]) -> Declaration | None:
@@ -136,7 +136,7 @@ class NationalCustoms:
             if record is None or not record.response.committed or record.cancelled is not None:
                 return False
             record.cancelled = reason or "cancelled"
-            self.effects[message_id] -= 1  # rolled back
+            self.effects[message_id] = self.effects.get(message_id, 1) - 1  # rolled back
             if record.response.kind == K.IMPORTATION:  # the deadlines it set go with it
                 for key in [k for k in self.deadlines if k[0] == record.response.carnet_id]:
                     del self.deadlines[key]

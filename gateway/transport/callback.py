@@ -13,13 +13,14 @@ once per claim ID — the claims flow, whose refusals (barred, over the cap) ans
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from gateway.bounded import Bounded
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Response as CustomsResponse
 from gateway.model import Claim
@@ -33,11 +34,12 @@ OnClaim = Callable[[str, Claim, bytes], None]
 class Inbox:
     """Decisions received, once each; what a test or the API reads."""
 
-    answers: dict[str, CustomsResponse] = field(default_factory=dict)  # by in_reply_to
-    receipts: Counter[str] = field(default_factory=Counter)  # by answer message ID
-    effects: Counter[str] = field(default_factory=Counter)
-    claims: dict[str, Claim] = field(default_factory=dict)  # by claim ID, verified
-    refused: list[str] = field(default_factory=list)
+    # Bounded: a long-running gateway keeps the recent ones only (the store decides duplicates for good)
+    answers: dict[str, CustomsResponse] = field(default_factory=Bounded)  # by in_reply_to
+    receipts: dict[str, int] = field(default_factory=Bounded)  # by answer message ID
+    effects: dict[str, int] = field(default_factory=Bounded)
+    claims: dict[str, Claim] = field(default_factory=Bounded)  # by claim ID, verified
+    refused: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
 
@@ -47,10 +49,10 @@ class Inbox:
     def record(self, answer: CustomsResponse) -> bool:
         """True the first time this answer arrives."""
         with self._lock:
-            self.receipts[answer.message_id] += 1
+            self.receipts[answer.message_id] = self.receipts.get(answer.message_id, 0) + 1
             if self.receipts[answer.message_id] > 1:
                 return False
-            self.effects[answer.message_id] += 1
+            self.effects[answer.message_id] = self.effects.get(answer.message_id, 0) + 1
             self.answers[answer.in_reply_to] = answer
             self._arrived.notify_all()
             return True
