@@ -13,16 +13,22 @@ def depth(url: str, queue: str) -> int:
         conn.close()
 
 
-def drain_queue(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    """Consume and ack everything in a queue."""
+def drain_queue(url: str, queue: str, idle: float = 1.0) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Consume and ack everything in a queue (a consumer, not basic.get: work queues have a single
+    active consumer, which quorum queues do not allow basic.get on)."""
     out: list[tuple[pika.BasicProperties, bytes]] = []
     conn = pika.BlockingConnection(pika.URLParameters(url))
     try:
         ch = conn.channel()
-        while True:
-            method, props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append((props, body))
+        waiting = int(ch.queue_declare(queue, passive=True).method.message_count)
+        if waiting:
+            for method, props, body in ch.consume(queue, auto_ack=True, inactivity_timeout=idle):
+                if method is None:
+                    break
+                out.append((props, body))
+                if len(out) >= waiting:
+                    break
+            ch.cancel()
+        return out
     finally:
         conn.close()

@@ -47,9 +47,13 @@ def _unusable(message: str) -> typer.Exit:
 
 @app.command("worker")
 def worker_cmd(
-    territory: Territory,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Delivery threads")] = 4,
-    prefetch: Annotated[int, typer.Option(min=1, help="Unacked messages held by this worker")] = 64,
+    territory: Annotated[
+        list[str], typer.Option("--territory", "-t", help="Territory code, e.g. FR (repeat for several)")
+    ],
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Delivery threads per territory")
+    ] = 4,
+    prefetch: Annotated[int, typer.Option(min=1, help="Unacked messages held per territory")] = 64,
     deliver: Annotated[str, typer.Option(help="Delivery callable as module:function")] = DEFAULT_DELIVER,
     delays: Annotated[str, typer.Option(help="Retry delays in ms, comma-separated")] = ",".join(
         str(d) for d in DEFAULT_DELAYS_MS
@@ -58,30 +62,57 @@ def worker_cmd(
     amqp: Amqp = None,
     store: StoreUrl = None,
 ) -> None:
-    """Consume a territory's work queue and deliver each message; SIGTERM finishes in-flight work, exit 0."""
+    """Consume territories' work queues and deliver each message; SIGTERM finishes in-flight work, exit 0.
+
+    Several workers of one territory may run (sharing the store): one is active, the others stand by and
+    take over when it goes (single active consumer), so each carnet's transactions keep their order."""
+    import signal
+    import threading
+
     from gateway.relay.worker import Worker, load_callable
 
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
+    codes = sorted({t.strip().upper() for t in territory if t.strip()})
     try:
         fn = load_callable(deliver)
         delays_ms = tuple(int(d) for d in delays.split(",") if d.strip())
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
         raise _unusable(f"bad option: {exc}") from exc
-    w = Worker(
-        _amqp(amqp),
-        territory,
-        fn,  # type: ignore[arg-type]
-        Store(_store(store)),
-        concurrency=concurrency,
-        prefetch=prefetch,
-        delays_ms=delays_ms,
-        max_attempts=max_attempts,
-    )
-    w.install_signal_handlers()
-    w.run()
-    err_console.print(f"worker {territory} stopped: {dict(w.stats)}")
+    shared = Store(_store(store))
+    workers = [
+        Worker(
+            _amqp(amqp),
+            code,
+            fn,  # type: ignore[arg-type]
+            shared,
+            concurrency=concurrency,
+            prefetch=prefetch,
+            delays_ms=delays_ms,
+            max_attempts=max_attempts,
+        )
+        for code in codes
+    ]
+    if len(workers) == 1:
+        workers[0].install_signal_handlers()
+        workers[0].run()
+    else:
+
+        def _stop_all(_sig: int, _frame: object) -> None:
+            for w in workers:
+                w.stop()
+
+        signal.signal(signal.SIGTERM, _stop_all)
+        signal.signal(signal.SIGINT, _stop_all)
+        threads = [threading.Thread(target=w.run, name=f"eata-worker-{w.territory}") for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():  # join in slices so the main thread still takes signals
+                t.join(0.5)
+    for w in workers:
+        err_console.print(f"worker {w.territory} stopped: {dict(w.stats)}")
     raise typer.Exit(EXIT_OK)
 
 

@@ -73,7 +73,10 @@ class Topology:
 
     def _declare_territory(self, ch: BlockingChannel, territory: str, args: dict[str, object]) -> None:
         work = work_queue(territory)
-        _declare(ch, work, args)
+        # One active consumer per territory queue: further workers stand by and take over when it goes,
+        # so a carnet's transactions reach customs in order (an importation before its re-exportation).
+        # Parallelism is within the active worker (delivery threads by carnet) and across territories.
+        _declare(ch, work, {**args, "x-single-active-consumer": True})
         ch.queue_bind(work, OUTBOUND, routing_key=f"{territory}.*")
         _declare(ch, dead_queue(territory), args)
         for delay in self.delays_ms:

@@ -15,6 +15,7 @@ from gateway.relay import Envelope
 from gateway.relay.node import RabbitCluster
 from gateway.relay.publisher import ConfirmChannel, Outgoing
 from gateway.relay.topology import OUTBOUND, Topology, work_queue
+from tests.broker import drain_queue
 from tests.conftest import need_rabbit
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
@@ -95,15 +96,7 @@ def test_kill_of_the_leader_loses_no_confirmed_message(cluster: RabbitCluster) -
     new_leader = _leader(cluster, queue)
     assert new_leader != leader.nodename
 
-    got: set[str] = set()
-    conn = pika.BlockingConnection(pika.URLParameters(publish_to.url))
-    ch = conn.channel()
-    while True:
-        method, props, _body = ch.basic_get(queue, auto_ack=True)
-        if method is None:
-            break
-        got.add(props.message_id)
-    conn.close()
+    got = {props.message_id for props, _body in drain_queue(publish_to.url, queue)}
     missing = confirmed - got
     assert not missing, f"{len(missing)} confirmed messages lost of {len(confirmed)}"
     print(f"\nconfirmed {len(confirmed)} of {attempted} attempted; leader {leader.nodename} → {new_leader}")

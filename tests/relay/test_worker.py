@@ -167,6 +167,60 @@ def test_later_messages_of_a_carnet_wait_for_one_in_retry(
     assert counts["holds"] == 0 and counts["parked"] == 0
 
 
+def test_a_second_worker_stands_by_and_takes_over_in_order(
+    rabbit: RabbitNode, tmp_path, territory: str  # type: ignore[no-untyped-def]
+) -> None:
+    """Two workers on one territory, each with its own connection to one store file (as two processes
+    would): one is active, the other stands by (single active consumer) and takes over when the first
+    stops mid-stream. Every message once, each carnet's messages in publish order, retries included."""
+    url = f"sqlite:///{tmp_path}/shared.db"
+    stores = [Store(url), Store(url)]
+    order: dict[str, list[int]] = {}
+    delivered: Counter[str] = Counter()
+    by_worker: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def deliver_by(n: int) -> Callable[[Envelope], Outcome]:
+        def deliver(e: Envelope) -> Outcome:
+            seq = int(e.body)
+            if seq % 7 == 0 and e.attempt == 1:
+                return Retry("customs busy")  # its carnet's later messages must wait for it
+            with lock:
+                delivered[e.message_id] += 1
+                by_worker[n] += 1
+                order.setdefault(e.carnet_id, []).append(seq)
+            time.sleep(0.002)
+            return Done(None)
+
+        return deliver
+
+    msgs = [env(territory, f"C{i % 12}", str(i).encode()) for i in range(240)]
+    publish(rabbit.url, stores[0], territory, msgs)
+    first, standby = (
+        make_worker(rabbit.url, territory, deliver_by(n), stores[n], concurrency=3, prefetch=8) for n in (0, 1)
+    )
+    active = running(first)
+    active.__enter__()
+    try:
+        wait_for(lambda: by_worker[0] > 0, what="the first worker active")
+        with running(standby):
+            wait_for(lambda: by_worker[0] >= 60, timeout=60, what="the first worker under way")
+            assert by_worker[1] == 0  # standing by while the first is active
+            active.__exit__(None, None, None)  # the first goes away mid-stream
+            wait_for(lambda: sum(delivered.values()) >= len(msgs), timeout=60, what="all delivered")
+            time.sleep(0.5)  # nothing more may arrive
+    finally:
+        first.stop()
+    assert set(delivered.values()) == {1} and len(delivered) == len(msgs)
+    assert by_worker[1] > 0, by_worker  # the standby took over
+    for carnet, seqs in order.items():
+        assert seqs == sorted(seqs), (carnet, seqs)
+    counts = stores[0].outbox_counts()
+    assert counts["holds"] == 0 and counts["parked"] == 0
+    for s in stores:
+        s.dispose()
+
+
 def test_result_events_are_published(rabbit: RabbitNode, store: Store, territory: str) -> None:
     import pika
 
