@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from gateway.api.app import create_app
 from gateway.api.background import OutboxDrainer, ResultConsumer
+from gateway.api.clientcert import ClientCertPolicy
 from gateway.api.metrics import broker_sampler
 from gateway.api.results import Inbox, handle_safely
 from gateway.api.service import Service
@@ -51,6 +52,12 @@ class Runtime:
         self.app: FastAPI = create_app(
             self.service,
             ready_checks={"store": self._store_ready, "broker": self._broker_ready},
+            client_certs=ClientCertPolicy(
+                settings.client_cert_header,
+                frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip()),
+            )
+            if settings.client_cert_header
+            else None,
             callback=callback_app(
                 on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer),
                 on_claim=lambda territory, claim, _doc: self.service.claim_received(

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from gateway import __version__
 from gateway.api import bodies as b
 from gateway.api import problems
+from gateway.api.clientcert import ClientCertPolicy, read_forwarded
 from gateway.api.jsonbody import install_openapi, json_body
 from gateway.api.metrics import Metrics
 from gateway.api.service import PreconditionFailed, PreconditionRequired, Service, TooManyAttempts
@@ -33,6 +34,7 @@ def create_app(
     *,
     ready_checks: dict[str, ReadyCheck] | None = None,
     callback: FastAPI | None = None,
+    client_certs: ClientCertPolicy | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="eATA gateway",
@@ -98,11 +100,28 @@ def create_app(
         )
         return response
 
-    def party(x_api_key: Annotated[str | None, Header(description="The caller's API key")] = None) -> Party:
-        found = service.db.party_by_key(x_api_key) if x_api_key else None
-        if found is None:
-            raise refuse(Code.NOT_AUTHORISED, "/X-API-Key", "a valid API key is required")
-        return found
+    def party(
+        request: Request,
+        x_api_key: Annotated[str | None, Header(description="The caller's API key")] = None,
+    ) -> Party:
+        if x_api_key:
+            found = service.db.party_by_key(x_api_key)
+            if found is None:
+                raise refuse(Code.NOT_AUTHORISED, "/X-API-Key", "a valid API key is required")
+            return found
+        forwarded = request.headers.get(client_certs.header) if client_certs else None
+        if (
+            client_certs
+            and forwarded
+            and client_certs.applies(request.client.host if request.client else None)
+        ):
+            where = f"/{client_certs.header}"
+            sha256, subject = read_forwarded(forwarded, where)
+            found = service.db.party_by_cert(sha256)
+            if found is None:
+                raise refuse(Code.NOT_AUTHORISED, where, f"no party is registered for certificate {subject}")
+            return found
+        raise refuse(Code.NOT_AUTHORISED, "/X-API-Key", "a valid API key (or client certificate) is required")
 
     Caller = Annotated[Party, Depends(party)]
     BodyEndorsement = json_body(Endorsement)

@@ -21,6 +21,10 @@ class Settings:
     # TEST or real keys of the chain parties this gateway speaks for (customs-<xx>.key.pem, ca.cert.pem):
     # with it, claims customs push are relayed along the guarantee chain
     chain_keys: str | None = field(default_factory=lambda: _env("CHAIN_KEYS"))
+    # mTLS at the reverse proxy: the header it forwards the verified client certificate in, and the proxy
+    # addresses believed (nobody else may set that header)
+    client_cert_header: str | None = field(default_factory=lambda: _env("CLIENT_CERT_HEADER"))
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", "127.0.0.1,::1") or "")
     share_secret: str = field(default_factory=lambda: _env("SHARE_SECRET", "") or os.urandom(32).hex())
     pin_window_s: float = 15 * 60
     pin_max_wrong: int = 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,19 +24,51 @@ def add_party(
     role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}")],
     name: Annotated[str, typer.Option("--name", help="Who the party is")],
     territory: Annotated[str | None, typer.Option("--territory", help="For customs: the territory")] = None,
+    cert: Annotated[
+        Path | None,
+        typer.Option("--cert", help="PEM client certificate the party may also authenticate with (mTLS)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Register a party and print its API key once (only its hash is stored)."""
+    from cryptography import x509
+
+    from gateway.api.clientcert import fingerprint
     from gateway.runtime import database
 
     if role not in ROLES or (role == "customs") != (territory is not None):
         console.print(f"role must be one of {', '.join(ROLES)}; customs (only) need --territory")
         raise typer.Exit(2)
-    party, key = database(Settings()).add_party(role, name, territory.upper() if territory else None)
+    certificate = None
+    if cert is not None:
+        try:
+            certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+        except (OSError, ValueError) as exc:
+            console.print(f"cannot read the client certificate {cert}: {exc}")
+            raise typer.Exit(2) from None
+    db = database(Settings())
+    party, key = db.add_party(role, name, territory.upper() if territory else None)
+    sha256 = None
+    if certificate is not None:
+        sha256 = fingerprint(certificate)
+        db.add_party_cert(party.id, sha256, certificate.subject.rfc4514_string())
     if as_json:
-        emit_json({"id": party.id, "role": role, "name": name, "territory": party.territory, "api_key": key})
+        emit_json(
+            {
+                "id": party.id,
+                "role": role,
+                "name": name,
+                "territory": party.territory,
+                "api_key": key,
+                "cert_sha256": sha256,
+            }
+        )
     else:
         console.print(f"{role} {name}: API key [bold]{key}[/bold] (shown once)")
+        if sha256:
+            console.print(
+                f"  and client certificate {certificate.subject.rfc4514_string()} (sha256 {sha256})"
+            )
 
 
 @app.command()

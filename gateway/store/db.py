@@ -87,6 +87,20 @@ class Database:
             row = c.execute(select(t.parties).where(t.parties.c.key_hash == key_hash(key))).first()
         return Party(row.id, row.role, row.name, row.territory) if row else None
 
+    def add_party_cert(self, party_id: str, sha256: str, subject: str) -> None:
+        """Let ``party_id`` also authenticate with the client certificate of this DER SHA-256."""
+        with self.begin() as c:
+            c.execute(insert(t.party_certs).values(sha256=sha256.lower(), party_id=party_id, subject=subject))
+
+    def party_by_cert(self, sha256: str) -> Party | None:
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(t.parties)
+                .join(t.party_certs, t.party_certs.c.party_id == t.parties.c.id)
+                .where(t.party_certs.c.sha256 == sha256.lower())
+            ).first()
+        return Party(row.id, row.role, row.name, row.territory) if row else None
+
     # -- carnets ------------------------------------------------------------------------------
     def create_carnet(self, doc: CarnetDocument, issuer_id: str, pin: str) -> None:
         with self.begin() as c:

@@ -17,6 +17,16 @@ parties = Table(
     Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of a 256-bit API key
 )
 
+# Client certificates mapped to parties (mTLS terminated at a trusted proxy): a table of its own, so
+# databases made before it gain it from create_all at start.
+party_certs = Table(
+    "party_certs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),  # of the certificate's DER
+    Column("party_id", String(64), nullable=False),
+    Column("subject", String(400), nullable=False),
+)
+
 carnets = Table(
     "carnets",
     metadata,
