@@ -15,6 +15,7 @@ from gateway.api.metrics import broker_sampler
 from gateway.api.results import Inbox, handle_safely
 from gateway.api.service import Service
 from gateway.api.settings import Settings
+from gateway.api.webhooks import WebhookDispatcher
 from gateway.model import CarnetDocument, Claim
 from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
@@ -45,6 +46,7 @@ class Runtime:
             pin_max_wrong=settings.pin_max_wrong,
         )
         self.inbox = Inbox(self.service)
+        self.webhooks = WebhookDispatcher(self.service)
         if settings.amqp_url:
             self.consumer = ResultConsumer(
                 settings.amqp_url, lambda t, c, m, b: handle_safely(self.inbox, t, c, m, b)
@@ -120,6 +122,7 @@ class Runtime:
         return None
 
     def start(self) -> Runtime:
+        self.webhooks.start()
         if self.chain is not None:
             self.chain.declare(self.chain_parties)
             for party in self.chain_parties:
@@ -134,6 +137,7 @@ class Runtime:
         return self
 
     def stop(self) -> None:
+        self.webhooks.stop()
         for consumer, thread in self._chain_consumers:
             consumer.stop()
             thread.join(30)

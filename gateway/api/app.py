@@ -135,6 +135,7 @@ def create_app(
     BodyShare = json_body(b.Share)
     BodySignCarnet = json_body(b.SignCarnet)
     BodyTravel = json_body(Travel)
+    BodyWebhook = json_body(b.Subscribe)
     IfMatch = Annotated[str | None, Header(description="ETag of the travel being changed")]
 
     def etag(value: str | None) -> int | None:
@@ -306,11 +307,7 @@ def create_app(
         """Events of the caller's carnets (customs: of its territory). ``wait_s`` > 0 streams them as SSE."""
 
         def fetch(since: int) -> list[dict[str, Any]]:
-            if caller.role == "customs":
-                return service.db.events(territory=caller.territory, after=since)
-            if caller.role == "operator":
-                return service.db.events(after=since)
-            return service.db.events(carnet_ids=service.db.carnets_of(caller), after=since)
+            return service.events_for(caller, after=since)
 
         if wait_s <= 0:
             return JSONResponse(fetch(after))
@@ -325,6 +322,22 @@ def create_app(
                 await asyncio.sleep(0.2)
 
         return StreamingResponse(stream(), media_type="text/event-stream")
+
+    # -- webhook subscriptions -------------------------------------------------------------------
+    @app.post("/v1/webhooks", status_code=201, response_model=b.Webhook, tags=["holders", "customs"])
+    def subscribe(body: BodyWebhook, caller: Caller) -> b.Webhook:
+        """Push the caller's events of the chosen kinds to a URL, signed (X-EATA-Signature: sha256=HMAC
+        of the body with the secret returned here, once), in order, at least once (X-EATA-Delivery)."""
+        return b.Webhook(**service.subscribe(caller, str(body.url), list(body.events)))
+
+    @app.get("/v1/webhooks", tags=["holders", "customs"])
+    def subscriptions(caller: Caller) -> list[dict[str, Any]]:
+        return service.subscriptions(caller)
+
+    @app.delete("/v1/webhooks/{hook_id}", status_code=204, tags=["holders", "customs"])
+    def unsubscribe(hook_id: str, caller: Caller) -> Response:
+        service.unsubscribe(caller, hook_id)
+        return Response(status_code=204)
 
     # -- customs --------------------------------------------------------------------------------
     @app.post(

@@ -91,3 +91,22 @@ class ShareLink(StrictModel):
 class DryRunTranslate(StrictModel):
     document: dict[str, Any] = Field(description="An eATA v1 carnet document")
     index: Annotated[int, Field(ge=0)]
+
+
+class Subscribe(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"url": "https://erp.example.no/eata/events", "events": ["committed", "rejected"]}]
+        }
+    )
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,1990}$")]
+    events: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")], ...] = Field(
+        min_length=1, max_length=10
+    )
+
+
+class Webhook(StrictModel):
+    id: str
+    url: str
+    events: list[str]
+    secret: str = Field(description="HMAC-SHA256 key of X-EATA-Signature; shown only once")

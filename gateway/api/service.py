@@ -507,6 +507,40 @@ class Service:
         )
         return done
 
+    def events_for(self, party: Party, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        """What ``party`` may see: customs their territory's events, operators all, others their carnets'."""
+        if party.role == CUSTOMS:
+            return self.db.events(territory=party.territory, after=after, limit=limit)
+        if party.role == OPERATOR:
+            return self.db.events(after=after, limit=limit)
+        return self.db.events(carnet_ids=self.db.carnets_of(party), after=after, limit=limit)
+
+    # -- webhook subscriptions ------------------------------------------------------------------
+    def subscribe(self, party: Party, url: str, kinds: list[str]) -> dict[str, Any]:
+        """Push the party's future events of ``kinds`` to ``url``; the HMAC secret is shown only now."""
+        unknown = sorted(set(kinds) - WEBHOOK_KINDS)
+        if not kinds or unknown:
+            raise refuse(
+                Code.BAD_VALUE,
+                "/events",
+                f"choose among {', '.join(sorted(WEBHOOK_KINDS))}" + (f"; not {', '.join(unknown)}" if unknown else ""),
+            )
+        if not url.startswith(("https://", "http://")):
+            raise refuse(Code.BAD_VALUE, "/url", "a webhook URL is http(s)://…")
+        hook_id, secret = uuid.uuid4().hex, secrets.token_hex(32)
+        self.db.add_webhook(hook_id, party.id, url, sorted(set(kinds)), secret, self.db.last_event_id())
+        return {"id": hook_id, "url": url, "events": sorted(set(kinds)), "secret": secret}
+
+    def subscriptions(self, party: Party) -> list[dict[str, Any]]:
+        return [
+            {k: h[k] for k in ("id", "url", "last_event_id", "failures", "disabled")} | {"events": h["kinds"]}
+            for h in self.db.webhooks(party.id)
+        ]
+
+    def unsubscribe(self, party: Party, hook_id: str) -> None:
+        if not self.db.delete_webhook(hook_id, party.id):
+            raise refuse(Code.CARNET_NOT_FOUND, "/id", f"no webhook {hook_id}")
+
     def customs_transactions(self, party: Party) -> list[dict[str, Any]]:
         if party.role != CUSTOMS:
             raise _denied("list customs transactions")
@@ -555,6 +589,12 @@ class Service:
             "vouchers": vouchers,
             "expires": datetime.fromtimestamp(share["expires"], UTC).isoformat(),
         }
+
+
+# What a webhook may subscribe to: customs' outcomes and what the holder and the chain must act on.
+WEBHOOK_KINDS = frozenset(
+    {"committed", "rejected", "cancelled", "paper_fallback", "held", "answer_refused", "claim_notified"}
+)
 
 
 def _claim_detail(claim: Claim, relayed: bool) -> dict[str, Any]:

@@ -101,6 +101,49 @@ class Database:
             ).first()
         return Party(row.id, row.role, row.name, row.territory) if row else None
 
+    def party(self, party_id: str) -> Party | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(t.parties).where(t.parties.c.id == party_id)).first()
+        return Party(row.id, row.role, row.name, row.territory) if row else None
+
+    # -- webhooks -------------------------------------------------------------------------------
+    def add_webhook(self, hook_id: str, party_id: str, url: str, kinds: list[str], secret: str, after: int) -> None:
+        with self.begin() as c:
+            c.execute(
+                insert(t.webhooks).values(
+                    id=hook_id,
+                    party_id=party_id,
+                    url=url,
+                    kinds=",".join(kinds),
+                    secret=secret,
+                    last_event_id=after,
+                    failures=0,
+                    retry_at=0.0,
+                )
+            )
+
+    def webhooks(self, party_id: str | None = None) -> list[dict[str, Any]]:
+        q = select(t.webhooks).order_by(t.webhooks.c.id)
+        if party_id is not None:
+            q = q.where(t.webhooks.c.party_id == party_id)
+        with self.engine.connect() as c:
+            return [dict(r._mapping) | {"kinds": r.kinds.split(",")} for r in c.execute(q)]
+
+    def update_webhook(self, hook_id: str, **values: Any) -> None:
+        with self.begin() as c:
+            c.execute(update(t.webhooks).where(t.webhooks.c.id == hook_id).values(**values))
+
+    def delete_webhook(self, hook_id: str, party_id: str) -> bool:
+        with self.begin() as c:
+            gone = c.execute(
+                delete(t.webhooks).where(t.webhooks.c.id == hook_id, t.webhooks.c.party_id == party_id)
+            )
+        return bool(gone.rowcount)
+
+    def last_event_id(self) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.max(t.events.c.id))).scalar() or 0)
+
     # -- carnets ------------------------------------------------------------------------------
     def create_carnet(self, doc: CarnetDocument, issuer_id: str, pin: str) -> None:
         with self.begin() as c:

@@ -27,6 +27,21 @@ party_certs = Table(
     Column("subject", String(400), nullable=False),
 )
 
+# Webhook subscriptions: events pushed to a party's URL, in order, at least once (HMAC-signed).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("party_id", String(64), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("kinds", String(400), nullable=False),  # comma-separated event kinds
+    Column("secret", String(64), nullable=False),  # shared HMAC key, shown to the party once
+    Column("last_event_id", Integer, nullable=False, default=0),  # delivered up to here
+    Column("failures", Integer, nullable=False, default=0),  # consecutive failed deliveries
+    Column("retry_at", Float, nullable=False, default=0.0),
+    Column("disabled", String(400), nullable=True),  # why deliveries stopped, if they did
+)
+
 carnets = Table(
     "carnets",
     metadata,

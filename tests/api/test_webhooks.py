@@ -1,0 +1,128 @@
+"""Webhook subscriptions: a party's events of the chosen kinds pushed to its URL — signed, in order, at
+least once, only what that party may see; a failing receiver gets the event again later."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request, Response
+
+from gateway.api.app import create_app
+from gateway.api.service import Service
+from gateway.api.webhooks import WebhookDispatcher
+from gateway.model import load_document
+from gateway.serving import serving
+from gateway.store import Database
+from tests.conftest import EXAMPLES
+
+DOC = load_document((EXAMPLES / "journey-no-eu-ch.json").read_bytes())
+CID = DOC.carnet.carnet_id
+
+
+@dataclass
+class Receiver:
+    url: str
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    fail_next: int = 0
+
+
+@dataclass
+class World:
+    url: str
+    db: Database
+    keys: dict[str, str]
+    receiver: Receiver
+    dispatcher: WebhookDispatcher
+
+    def client(self, who: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": self.keys[who]}, timeout=10)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    sink = FastAPI()
+    receiver = Receiver("")
+
+    @sink.post("/hook")
+    async def hook(request: Request) -> Response:
+        if receiver.fail_next:
+            receiver.fail_next -= 1
+            return Response(status_code=503)
+        receiver.got.append((dict(request.headers), await request.body()))
+        return Response(status_code=204)
+
+    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    service = Service(db, share_secret="test")
+    keys = {}
+    issuer, keys["issuer"] = db.add_party("issuer", "Oslo Chamber of Commerce")
+    holder, keys["holder"] = db.add_party("holder", "Nordlys Film AS")
+    _, keys["holder2"] = db.add_party("holder", "someone else")
+    db.create_carnet(DOC, issuer.id, "482913")
+    db.bind_holder(CID, holder.id)
+    with serving(sink) as sink_server, serving(create_app(service)) as server:
+        receiver.url = sink_server.url + "/hook"
+        dispatcher = WebhookDispatcher(service)
+        yield World(server.url, db, keys, receiver, dispatcher)
+        dispatcher.client.close()
+
+
+def subscribe(world: World, who: str, events: list[str]) -> dict:
+    with world.client(who) as c:
+        r = c.post("/v1/webhooks", json={"url": world.receiver.url, "events": events})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_committed_events_are_pushed_signed_and_only_the_partys_own(world: World) -> None:
+    hook = subscribe(world, "holder", ["committed", "rejected"])
+    world.db.add_event(CID, "prepared", {"kind": "importation"}, transaction_id="tx-005", territory="CH")
+    world.db.add_event(CID, "committed", {"reference": "26CH1"}, transaction_id="tx-005", territory="CH")
+    world.db.add_event("GB/2026/999", "committed", {"reference": "X"}, transaction_id="t9", territory="GB")
+    assert world.dispatcher.round() == 1
+    [(headers, body)] = world.receiver.got
+    event = json.loads(body)
+    assert (
+        event["kind"] == "committed" and event["carnet_id"] == CID and event["detail"]["reference"] == "26CH1"
+    )
+    expected = "sha256=" + hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-eata-signature"] == expected
+    assert headers["x-eata-event"] == "committed" and headers["x-eata-delivery"] == str(event["id"])
+    assert world.dispatcher.round() == 0  # nothing twice
+    with world.client("holder2") as other:
+        assert other.get("/v1/webhooks").json() == []  # subscriptions are private too
+
+
+def test_a_failing_receiver_gets_the_event_again_in_order(world: World) -> None:
+    subscribe(world, "holder", ["committed", "cancelled"])
+    world.db.add_event(CID, "committed", {"reference": "A"}, transaction_id="tx-005", territory="CH")
+    world.db.add_event(CID, "cancelled", {"reason": "wrong office"}, transaction_id="tx-005", territory="CH")
+    world.receiver.fail_next = 1
+    assert world.dispatcher.round(now=1000.0) == 0
+    with world.client("holder") as c:
+        [state] = c.get("/v1/webhooks").json()
+    assert state["failures"] == 1 and state["disabled"] is None
+    assert world.dispatcher.round(now=1001.0) == 0  # backing off
+    assert world.dispatcher.round(now=1003.0) == 2
+    kinds = [json.loads(body)["kind"] for _, body in world.receiver.got]
+    assert kinds == ["committed", "cancelled"]
+
+
+def test_unsubscribe_and_bad_subscriptions(world: World) -> None:
+    hook = subscribe(world, "holder", ["committed"])
+    with world.client("holder2") as other:
+        assert other.delete(f"/v1/webhooks/{hook['id']}").status_code == 404  # not theirs
+    with world.client("holder") as c:
+        bad = c.post("/v1/webhooks", json={"url": world.receiver.url, "events": ["everything"]})
+        assert bad.status_code == 422 and bad.json()["problems"][0]["pointer"] == "/events"
+        ftp = c.post("/v1/webhooks", json={"url": "ftp://example.org/x", "events": ["committed"]})
+        assert ftp.status_code == 422
+        assert c.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
+    world.db.add_event(CID, "committed", {"reference": "B"}, transaction_id="tx-005", territory="CH")
+    assert world.dispatcher.round() == 0 and world.receiver.got == []
