@@ -34,6 +34,10 @@ class Party:
     territory: str | None
 
 
+def _party(row: Any) -> Party | None:
+    return Party(row.id, row.role, row.name, row.territory) if row else None
+
+
 @dataclass(frozen=True, slots=True)
 class CarnetRow:
     doc: CarnetDocument
@@ -85,7 +89,7 @@ class Database:
     def party_by_key(self, key: str) -> Party | None:
         with self.engine.connect() as c:
             row = c.execute(select(t.parties).where(t.parties.c.key_hash == key_hash(key))).first()
-        return Party(row.id, row.role, row.name, row.territory) if row else None
+        return _party(row)
 
     def add_party_cert(self, party_id: str, sha256: str, subject: str) -> None:
         """Let ``party_id`` also authenticate with the client certificate of this DER SHA-256."""
@@ -99,12 +103,12 @@ class Database:
                 .join(t.party_certs, t.party_certs.c.party_id == t.parties.c.id)
                 .where(t.party_certs.c.sha256 == sha256.lower())
             ).first()
-        return Party(row.id, row.role, row.name, row.territory) if row else None
+        return _party(row)
 
     def party(self, party_id: str) -> Party | None:
         with self.engine.connect() as c:
             row = c.execute(select(t.parties).where(t.parties.c.id == party_id)).first()
-        return Party(row.id, row.role, row.name, row.territory) if row else None
+        return _party(row)
 
     # -- webhooks -------------------------------------------------------------------------------
     def add_webhook(self, hook_id: str, party_id: str, url: str, kinds: list[str], secret: str, after: int) -> None:
