@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 
 from gateway.relay.envelope import Envelope
+from gateway.store.migrate import migrate
 
 metadata = MetaData()
 
@@ -114,7 +115,7 @@ class Store:
         # keeps its own transaction handling
         self._raw = engine is None and self.engine.dialect.name == "sqlite"
         self._local = threading.local()
-        metadata.create_all(self.engine)
+        migrate(self.engine, metadata)  # tables created, new columns added to an older release's tables
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

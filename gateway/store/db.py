@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, func, i
 
 from gateway.model import CarnetDocument, load_document
 from gateway.store import tables as t
+from gateway.store.migrate import migrate
 from gateway.store.secrets import hash_pin, key_hash, new_key
 
 
@@ -65,7 +66,7 @@ def make_engine(url: str) -> Engine:
 class Database:
     def __init__(self, url: str = "sqlite:///eata-gateway.db", *, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
-        t.metadata.create_all(self.engine)  # created or completed at start; columns only ever added
+        migrate(self.engine, t.metadata)  # tables created, new columns added to an older release's tables
         self._lock = threading.Lock()
 
     @contextmanager
