@@ -51,6 +51,6 @@ def test_environment_names_are_read_by_the_gateway() -> None:
     read = set(re.findall(r"EATA_[A-Z][A-Z_]*[A-Z]", code))
     read |= {f"EATA_{n}" for n in re.findall(r'_env\("([A-Z_]+)"', code)}  # settings.py's helper
     per_territory = {m + "_" for m in re.findall(r'f"(EATA_[A-Z_]+)_\{', code)}
-    env = COMPOSE["x-gateway"]["environment"]
+    env = {**COMPOSE["x-gateway"]["environment"], **COMPOSE["x-worker"]["environment"]}
     for name in env:
         assert name in read or any(name.startswith(p) for p in per_territory), name
