@@ -90,6 +90,19 @@ class Runtime:
             if (keys / f"customs-{c.lower()}.key.pem").exists()
         ]
 
+    def _claim_handler(self, inc: Any) -> Any:
+        """The claims flow, and the carnet's parties told when proof closes a claim (events, webhooks)."""
+        result = self.claims.handler(inc)
+        if result and result.get("claim_state") == "closed":
+            claim = inc.payload.get("claim") or {}
+            self.db.add_event(
+                str(inc.message["CarnetID"]),
+                "claim_closed",
+                {"claim_id": claim.get("claim_id"), **result},
+                territory=claim.get("territory"),
+            )
+        return result
+
     def _document(self, carnet_id: str) -> CarnetDocument | None:
         try:
             return self.db.carnet(carnet_id).doc
@@ -126,7 +139,7 @@ class Runtime:
         if self.chain is not None:
             self.chain.declare(self.chain_parties)
             for party in self.chain_parties:
-                consumer = self.chain.consumer(party, self.claims.handler)
+                consumer = self.chain.consumer(party, self._claim_handler)
                 thread = threading.Thread(target=consumer.run, name=f"eata-chain-{party}", daemon=True)
                 thread.start()
                 self._chain_consumers.append((consumer, thread))

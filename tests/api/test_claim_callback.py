@@ -140,10 +140,14 @@ def test_a_pushed_claim_travels_the_chain_and_is_closed_by_proof(live: Live) -> 
 
     # the issuing association sees the claim on its carnet
     with httpx.Client(base_url=live.url, headers={"X-API-Key": live.issuer_key}) as issuer:
+        # the closing is recorded just after the proof is handled: wait for it, then read them all
+        until(lambda: any(e["kind"] == "claim_closed" for e in issuer.get("/v1/events").json()))
         events = issuer.get("/v1/events").json()
     notified = [e for e in events if e["kind"] == "claim_notified"]
     assert len(notified) == 1 and notified[0]["detail"]["relayed"] is True
     assert notified[0]["territory"] == "CH"
+    closed_events = [e for e in events if e["kind"] == "claim_closed"]
+    assert len(closed_events) == 1 and closed_events[0]["detail"]["claim_id"] == "CH-2027-17"
 
 
 def test_a_barred_claim_is_refused_back_to_customs(live: Live) -> None:
