@@ -593,7 +593,7 @@ class Service:
 
 # What a webhook may subscribe to: customs' outcomes and what the holder and the chain must act on.
 WEBHOOK_KINDS = frozenset(
-    {"committed", "rejected", "cancelled", "paper_fallback", "held", "answer_refused", "claim_notified"}
+    {"committed", "rejected", "cancelled", "paper_fallback", "held", "answer_refused", "claim_notified", "claim_closed"}
 )
 
 
