@@ -243,12 +243,15 @@ def _map_exception(exc: Exception, pointer: str) -> Refusal:
         if "DTD" in text or "Entities" in text:
             return refuse(Code.HOSTILE_XML, pointer, text)
         return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature cannot be accepted ({text}).")
-    # Unknown algorithm URIs surface as enum ValueErrors; unimplemented ones as NotImplementedError.
-    if (
-        isinstance(exc, ValueError | NotImplementedError)
+    # signxml's way of saying "an algorithm we have no code for": refused like any weak algorithm
+    unimplemented = isinstance(exc, NotImplementedError)
+    # an algorithm URI outside signxml's enums fails the enum lookup with a ValueError naming it
+    unknown_uri = (
+        isinstance(exc, ValueError)
         and not isinstance(exc, SignXMLException)
-        and ("Method" in text or "Algorithm" in text or isinstance(exc, NotImplementedError))
-    ):
+        and ("Method" in text or "Algorithm" in text)
+    )
+    if unimplemented or unknown_uri:
         return refuse(Code.WEAK_ALGORITHM, pointer, f"The signature uses an unsupported algorithm ({text}).")
     if isinstance(exc, etree.DocumentInvalid):
         return refuse(Code.SIGNATURE_INVALID, pointer, f"The signature element is malformed ({text}).")
