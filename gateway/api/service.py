@@ -35,7 +35,7 @@ from gateway.relay.envelope import Envelope
 from gateway.relay.store import Store as RelayStore
 from gateway.relay.topology import OUTBOUND
 from gateway.rules import cancel as cancel_rule
-from gateway.rules import carnet_problems, replay
+from gateway.rules import carnet_problems, closed_problem, replay
 from gateway.store import Conflict, Database, NotFound
 from gateway.store.db import Party
 from gateway.store.secrets import check_pin, key_hash
@@ -306,7 +306,6 @@ class Service:
     # -- transactions ---------------------------------------------------------------------------
     def prepare(self, party: Party, carnet_id: str, fields: dict[str, Any]) -> Transaction:
         row = self._owned(party, carnet_id, HOLDER)
-        _still_in_use(row.doc)
         tx = Transaction.model_validate_json(
             json.dumps(
                 {
@@ -340,7 +339,9 @@ class Service:
     def submit(self, party: Party, carnet_id: str, transaction_id: str) -> str:
         """Hand a prepared transaction to customs through the relay; answers with a tracking ID."""
         row = self._owned(party, carnet_id, HOLDER)
-        _still_in_use(row.doc)
+        closed = closed_problem(row.doc.carnet)
+        if closed is not None:
+            raise Refusal(closed)
         return self._enqueue(row, carnet_id, transaction_id)
 
     def unavailable(self, carnet_id: str, transaction_id: str, *, resubmit: bool) -> None:
@@ -610,17 +611,6 @@ def _claim_detail(claim: Claim, relayed: bool) -> dict[str, Any]:
         else "recorded; no guarantee chain configured here (EATA_CHAIN_KEYS): relay it to the association",
     }
 
-
-def _still_in_use(doc: CarnetDocument) -> None:
-    """A returned, closed or replaced carnet takes no new voucher (a replacement's successor does)."""
-    status = doc.carnet.status
-    if status in (CarnetStatus.CLOSED, CarnetStatus.REPLACED):
-        raise refuse(
-            Code.CARNET_CLOSED,
-            "/carnet/status",
-            f"this carnet is {status.value}: no voucher can be used on it any more"
-            + (" — use the replacement carnet (Annex A Art. 14)" if status == CarnetStatus.REPLACED else ""),
-        )
 
 
 class TooManyAttempts(Exception):

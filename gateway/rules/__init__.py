@@ -1,7 +1,16 @@
 """The Convention's rules: carnet checks and the ledger that replays and judges transactions."""
 
-from gateway.rules.carnet import carnet_problems, signature_valid_on
+from gateway.rules.carnet import carnet_problems, closed_problem, signature_valid_on
 from gateway.rules.ledger import Ledger, cancel, replay
 from gateway.rules.positions import Position, Where
 
-__all__ = ["Ledger", "Position", "Where", "cancel", "carnet_problems", "replay", "signature_valid_on"]
+__all__ = [
+    "Ledger",
+    "Position",
+    "Where",
+    "cancel",
+    "carnet_problems",
+    "closed_problem",
+    "replay",
+    "signature_valid_on",
+]

@@ -92,6 +92,19 @@ def carnet_problems(carnet: Carnet) -> list[Problem]:
     return out
 
 
+def closed_problem(carnet: Carnet, at: str = "/carnet/status") -> Problem | None:
+    """A returned, closed or replaced carnet takes no new voucher (a replacement's successor does)."""
+    if carnet.status not in (CarnetStatus.CLOSED, CarnetStatus.REPLACED):
+        return None
+    successor = " — use the replacement carnet" if carnet.status == CarnetStatus.REPLACED else ""
+    return Problem(
+        Code.CARNET_CLOSED,
+        at,
+        f"this carnet is {carnet.status.value}: no voucher can be used on it any more{successor}",
+        "Annex A Art. 14" if successor else None,
+    )
+
+
 def signature_valid_on(carnet: Carnet) -> bool:
     """An amendment voids the holder's signature (eATA practice): only a later signature counts."""
     if carnet.signature is None:

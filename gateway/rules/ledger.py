@@ -21,7 +21,7 @@ from gateway.model import (
     TransactionKind,
     TransactionState,
 )
-from gateway.rules.carnet import carnet_problems, signature_valid_on
+from gateway.rules.carnet import carnet_problems, closed_problem, signature_valid_on
 from gateway.rules.dates import add_months
 from gateway.rules.positions import Position, Where
 from gateway.territories import EU, covered, customs_territory
@@ -363,7 +363,8 @@ def replay(doc: CarnetDocument, office_known: OfficeCheck | None = None) -> Ledg
         elif tx.state == TransactionState.CANCELLED:
             problems.extend(_cancellation_problems(tx, at))
         elif tx.state in (TransactionState.PREPARED, TransactionState.SUBMITTED):
-            problems.extend(ledger.check(tx, at))
+            closed = closed_problem(doc.carnet, f"{at}/state")
+            problems.extend([closed] if closed else ledger.check(tx, at))
     if problems:
         raise Refusal(problems)
     return ledger

@@ -247,3 +247,17 @@ def test_prepared_transactions_are_checked_not_applied() -> None:
 
 def test_transactions_out_of_date_order_are_refused() -> None:
     assert codes(doc(tx(1, *ACT), tx(2, "exportation", "NO000200", "2026-09-30"))) == [Code.ORDER]
+
+
+@pytest.mark.parametrize("status", ["closed", "replaced"])
+def test_a_closed_or_replaced_carnet_takes_no_new_voucher(status: str) -> None:
+    data = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
+    data["carnet"]["status"] = status
+    replay(load_document(json.dumps(data)))  # its history still stands
+    pending = dict(data["transactions"][-1], transaction_id="tx-new", state="prepared")
+    pending.pop("endorsement", None)
+    data["transactions"].append(pending)
+    with pytest.raises(Refusal) as info:
+        replay(load_document(json.dumps(data)))
+    problem = info.value.problems[0]
+    assert (problem.code, problem.pointer) == (Code.CARNET_CLOSED, "/transactions/7/state")
