@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from gateway.relay.store import Store
+from gateway.store.migrate import migrate
 from gateway.store.tables import metadata
 
 sent = Table(
@@ -148,7 +149,7 @@ class ChainStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        metadata.create_all(store.engine, tables=list(TABLES))
+        migrate(store.engine, metadata, TABLES)
 
     # -- sent / acks --------------------------------------------------------------------------
     def record_sent(

@@ -8,20 +8,23 @@ a drop) needs a written migration step here, with a test.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from sqlalchemy import Engine, MetaData, inspect, text
+from sqlalchemy import Engine, MetaData, Table, inspect, text
 from sqlalchemy.schema import CreateColumn
 
 log = logging.getLogger("eata.store")
 
 
-def migrate(engine: Engine, metadata: MetaData) -> list[str]:
-    """Create missing tables and add missing columns; returns what was added ("table.column")."""
+def migrate(engine: Engine, metadata: MetaData, tables: Sequence[Table] | None = None) -> list[str]:
+    """Create missing tables and add missing columns (of ``tables``, default all of ``metadata``);
+    returns what was added ("table.column")."""
+    chosen = list(tables) if tables is not None else metadata.sorted_tables
     added: list[str] = []
     with engine.begin() as conn:  # one connection throughout: a second one would wait on this one's lock
-        metadata.create_all(conn)
+        metadata.create_all(conn, tables=chosen)
         existing = inspect(conn)
-        for table in metadata.sorted_tables:
+        for table in chosen:
             have = {c["name"] for c in existing.get_columns(table.name)}
             for column in table.columns:
                 if column.name in have:
