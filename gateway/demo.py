@@ -324,10 +324,10 @@ class Demo:
 
     def show_ledger(self, holder: httpx.Client, cid: str) -> bool:
         from gateway.model import load_document
-        from gateway.rules import replay
+        from gateway.rules import judge
 
         doc = load_document(check(holder.get(f"/v1/carnets/{cid}"), 200).content)
-        ledger = replay(doc)
+        ledger = judge(doc)
         step(f"Ledger of carnet {cid}")
         table = Table()
         for col in ("item", "description", "where", "since", "last voucher"):

@@ -35,7 +35,7 @@ from gateway.relay.envelope import Envelope
 from gateway.relay.store import Store as RelayStore
 from gateway.relay.topology import OUTBOUND
 from gateway.rules import cancel as cancel_rule
-from gateway.rules import carnet_problems, closed_problem, replay
+from gateway.rules import carnet_problems, closed_problem, judge
 from gateway.store import Conflict, Database, NotFound
 from gateway.store.db import Party
 from gateway.store.secrets import check_pin, key_hash
@@ -188,7 +188,7 @@ class Service:
 
     def close(self, party: Party, carnet_id: str, *, returned: bool) -> CarnetDocument:
         row = self._owned(party, carnet_id, ISSUER)
-        if replay(row.doc).open_positions():
+        if judge(row.doc).open_positions():
             raise refuse(
                 Code.ITEM_STATE,
                 "/",
@@ -210,7 +210,7 @@ class Service:
         new = CarnetDocument(
             carnet=successor.model_copy(update={"status": CarnetStatus.ISSUED}), predecessor=old
         )
-        replay(new)  # refuses if open items are missing from the new general list
+        judge(new)  # refuses if open items are missing from the new general list
         try:
             self.db.create_carnet(new, party.id, pin)
         except Conflict as exc:
@@ -319,7 +319,7 @@ class Service:
             )
         )
         doc = row.doc.model_copy(update={"transactions": (*row.doc.transactions, tx)})
-        replay(doc)  # refuses now, before the holder reaches the border
+        judge(doc)  # refuses now, before the holder reaches the border
         self._write(
             row,
             doc,
@@ -497,7 +497,7 @@ class Service:
         doc = row.doc.model_copy(
             update={"transactions": (*row.doc.transactions[:i], done, *row.doc.transactions[i + 1 :])}
         )
-        replay(doc)  # the paper endorsement must fit the carnet's history like any other
+        judge(doc)  # the paper endorsement must fit the carnet's history like any other
         self._write(
             row,
             doc,

@@ -9,12 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gateway import offices
 from gateway.cli.app import app
 from gateway.cli.output import EXIT_UNUSABLE, console, emit_json, report_refusal
 from gateway.errors import Code, Refusal, refuse
 from gateway.model import CarnetDocument, load_document
-from gateway.rules import Ledger, replay
+from gateway.rules import Ledger, judge
 from gateway.schema import json_schema
 
 FileArg = Annotated[Path, typer.Argument(help="eATA v1 JSON file (a carnet with its transactions)")]
@@ -40,10 +39,10 @@ def read_document(path: Path, as_json: bool) -> CarnetDocument:
         report_refusal(r, as_json=as_json, exit_code=code)
 
 
-def judged(path: Path, as_json: bool, check_offices: bool = False) -> tuple[CarnetDocument, Ledger]:
+def judged(path: Path, as_json: bool) -> tuple[CarnetDocument, Ledger]:
     doc = read_document(path, as_json)
     try:
-        return doc, replay(doc, offices.known if check_offices else None)
+        return doc, judge(doc)  # the one rule path: the same checks as the API, callback and workers
     except Refusal as r:
         report_refusal(r, as_json=as_json)
 
@@ -51,7 +50,9 @@ def judged(path: Path, as_json: bool, check_offices: bool = False) -> tuple[Carn
 OfficesOpt = Annotated[
     bool,
     typer.Option(
-        "--check-offices", help="Refuse customs offices missing from the gateway's office list (304)"
+        "--check-offices",
+        hidden=True,
+        help="Kept for old scripts: the office list (304) is always checked now, as on every entry",
     ),
 ]
 
@@ -62,7 +63,7 @@ def validate(file: FileArg, as_json: JsonOpt = False, check_offices: OfficesOpt 
 
     Exit 0 valid, 1 refused (errors listed with code, field and article), 2 unreadable input.
     """
-    doc, ledger = judged(file, as_json, check_offices)
+    doc, ledger = judged(file, as_json)
     summary = {
         "valid": True,
         "carnet_id": doc.carnet.carnet_id,

@@ -1,7 +1,7 @@
 """The Convention's rules: carnet checks and the ledger that replays and judges transactions."""
 
 from gateway.rules.carnet import carnet_problems, closed_problem, signature_valid_on
-from gateway.rules.ledger import Ledger, cancel, replay
+from gateway.rules.ledger import Ledger, cancel, judge, replay
 from gateway.rules.positions import Position, Where
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "cancel",
     "carnet_problems",
     "closed_problem",
+    "judge",
     "replay",
     "signature_valid_on",
 ]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from gateway import offices
 from gateway.errors import Code, Problem, Refusal, pointer, refuse
 from gateway.items import format_items, parse_items
 from gateway.model import (
@@ -370,6 +371,13 @@ def replay(doc: CarnetDocument, office_known: OfficeCheck | None = None) -> Ledg
     return ledger
 
 
+def judge(doc: CarnetDocument) -> Ledger:
+    """The one rule path: every entry (CLI ``validate``/``ledger``, API service, customs callback, relay
+    worker, conformance, claims) builds a carnet's ledger here, with the same checks configured — the
+    customs office list included (304). Raises :class:`Refusal` naming every problem found."""
+    return replay(doc, office_known=offices.known)
+
+
 def _start(doc: CarnetDocument, office_known: OfficeCheck | None, problems: list[Problem]) -> Ledger | None:
     if doc.predecessor is None:
         return Ledger(doc.carnet, office_known)
@@ -446,7 +454,7 @@ def cancel(doc: CarnetDocument, transaction_id: str, code: str, reason: str) -> 
         update={"transactions": (*doc.transactions[:idx], cancelled, *doc.transactions[idx + 1 :])}
     )
     try:
-        replay(candidate)
+        replay(candidate)  # only whether later transactions depend on this one; the rest was judged on entry
     except Refusal as r:
         raise refuse(
             Code.CANCELLATION,
