@@ -22,6 +22,8 @@ class ThreadedServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int | None = None, **config: Any) -> None:
         self.host = host
         self.port = port or free_port(host)
+        # X-Forwarded-* are judged by the app against EATA_TRUSTED_PROXIES, never by uvicorn's own list
+        config.setdefault("proxy_headers", False)
         self.server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="off", **config)
         )

@@ -4,22 +4,22 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from gateway import __version__
 from gateway.api import bodies as b
 from gateway.api import problems
 from gateway.api.clientcert import ClientCertPolicy, read_forwarded
+from gateway.api.hygiene import HttpPolicy, Hygiene
 from gateway.api.jsonbody import install_openapi, json_body
 from gateway.api.metrics import Metrics
 from gateway.api.service import PreconditionFailed, PreconditionRequired, Service, TooManyAttempts
-from gateway.errors import Code, Refusal, refuse
+from gateway.api.settings import Settings
+from gateway.errors import Code, refuse
 from gateway.messages import declaration_for
 from gateway.model import Amendment, CarnetDocument, Endorsement, Transaction, Travel, load_document
 from gateway.store.db import Party
@@ -35,6 +35,7 @@ def create_app(
     ready_checks: dict[str, ReadyCheck] | None = None,
     callback: FastAPI | None = None,
     client_certs: ClientCertPolicy | None = None,
+    http_policy: HttpPolicy | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="eATA gateway",
@@ -46,8 +47,9 @@ def create_app(
     metrics = Metrics()
     app.state.metrics = metrics
     service.observers.append(metrics.answered)
-    app.add_exception_handler(Refusal, problems.refusal_handler)
-    app.add_exception_handler(RequestValidationError, problems.validation_handler)
+    problems.install(app)  # refusals, validation, 404/405 and anything unforeseen as problem documents
+    # outermost: body limits while reading, security headers, bounded correlation IDs, the log line
+    app.add_middleware(Hygiene, policy=http_policy or HttpPolicy.from_settings(Settings()))
 
     @app.exception_handler(TooManyAttempts)
     async def _too_many(_r: Request, exc: TooManyAttempts) -> JSONResponse:
@@ -80,26 +82,6 @@ def create_app(
             body, status_code=412, headers={"ETag": f'"{exc.current}"'}, media_type="application/problem+json"
         )
 
-    @app.middleware("http")
-    async def _log(request: Request, call_next):  # type: ignore[no-untyped-def]
-        cid = request.headers.get("X-Correlation-ID") or uuid.uuid4().hex
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Correlation-ID"] = cid
-        # JSON log line; bodies (PINs, keys) are never logged
-        log.info(
-            json.dumps(
-                {
-                    "correlation_id": cid,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - start) * 1e3, 2),
-                }
-            )
-        )
-        return response
-
     def party(
         request: Request,
         x_api_key: Annotated[str | None, Header(description="The caller's API key")] = None,
@@ -124,18 +106,18 @@ def create_app(
         raise refuse(Code.NOT_AUTHORISED, "/X-API-Key", "a valid API key (or client certificate) is required")
 
     Caller = Annotated[Party, Depends(party)]
-    BodyEndorsement = json_body(Endorsement)
-    BodyAmendment = json_body(Amendment)
-    BodyCancel = json_body(b.Cancel)
-    BodyCreateCarnet = json_body(b.CreateCarnet)
-    BodyDownload = json_body(b.Download)
-    BodyDryRunTranslate = json_body(b.DryRunTranslate)
-    BodyPrepareTransaction = json_body(b.PrepareTransaction)
-    BodyReplace = json_body(b.Replace)
-    BodyShare = json_body(b.Share)
-    BodySignCarnet = json_body(b.SignCarnet)
-    BodyTravel = json_body(Travel)
-    BodyWebhook = json_body(b.Subscribe)
+    BodyEndorsement = json_body(Endorsement, after=party)
+    BodyAmendment = json_body(Amendment, after=party)
+    BodyCancel = json_body(b.Cancel, after=party)
+    BodyCreateCarnet = json_body(b.CreateCarnet, after=party)
+    BodyDownload = json_body(b.Download, after=party)
+    BodyDryRunTranslate = json_body(b.DryRunTranslate, after=party)
+    BodyPrepareTransaction = json_body(b.PrepareTransaction, after=party)
+    BodyReplace = json_body(b.Replace, after=party)
+    BodyShare = json_body(b.Share, after=party)
+    BodySignCarnet = json_body(b.SignCarnet, after=party)
+    BodyTravel = json_body(Travel, after=party)
+    BodyWebhook = json_body(b.Subscribe, after=party)
     IfMatch = Annotated[str | None, Header(description="ETag of the travel being changed")]
 
     def etag(value: str | None) -> int | None:

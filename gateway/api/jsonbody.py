@@ -4,6 +4,7 @@ FastAPI validates bodies in Python mode, where strict models refuse JSON arrays 
 for enums; validating the bytes keeps one strict model for files, the CLI and the API alike.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
@@ -18,8 +19,15 @@ M = TypeVar("M", bound=BaseModel)
 _REF = "#/components/schemas/{model}"
 
 
-def json_body(model: type[M]) -> Any:
-    async def read(request: Request) -> M:
+def _nobody() -> None:
+    return None
+
+
+def json_body(model: type[M], after: Callable[..., Any] | None = None) -> Any:
+    """The body as ``model``; ``after`` (the caller's authentication) is resolved first, so a stranger
+    is refused as such (401/403) before anything about the body is said."""
+
+    async def read(request: Request, _authenticated: Any = Depends(after or _nobody)) -> M:
         raw = await request.body()
         if not raw:
             raise refuse(Code.MISSING, "/", "a JSON body is required")

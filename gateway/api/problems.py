@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from gateway.errors import Code, Problem, Refusal
 from gateway.model.load import problems_from_validation
@@ -64,4 +65,49 @@ async def validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body(problems, 422), status_code=422, media_type="application/problem+json")
 
 
-__all__ = ["body", "problems_from_validation", "refusal_handler", "status_for", "validation_handler"]
+async def http_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (no such route, method not allowed, …) as problem documents with a code."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        problem = Problem(Code.BAD_VALUE, "/path", f"there is nothing at {request.url.path}")
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        problem = Problem(
+            Code.BAD_VALUE,
+            "/method",
+            f"{request.method} is not allowed here" + (f"; use {allowed}" if allowed else ""),
+        )
+    else:
+        problem = Problem(Code.UNREADABLE, "", str(exc.detail))
+    return JSONResponse(
+        body([problem], exc.status_code),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type="application/problem+json",
+    )
+
+
+async def internal_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    """Anything unforeseen: a 500 problem that says nothing of the internals (the log has the traceback)."""
+    problem = Problem(Code.INTERNAL, "", "the gateway could not handle this request; it has been logged")
+    return JSONResponse(body([problem], 500), status_code=500, media_type="application/problem+json")
+
+
+def install(app: FastAPI) -> None:
+    """The problem handlers every app of the gateway uses (the API and the customs callback)."""
+    app.add_exception_handler(Refusal, refusal_handler)
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(HTTPException, http_handler)
+    app.add_exception_handler(Exception, internal_handler)
+
+
+__all__ = [
+    "body",
+    "http_handler",
+    "install",
+    "internal_handler",
+    "problems_from_validation",
+    "refusal_handler",
+    "status_for",
+    "validation_handler",
+]

@@ -42,14 +42,17 @@ from gateway.store.secrets import check_pin, key_hash
 
 log = logging.getLogger("eata.service")
 
-ISSUER, HOLDER, REPRESENTATIVE, CUSTOMS, CHAIN, OPERATOR = (
+ISSUER, HOLDER, REPRESENTATIVE, CUSTOMS, CHAIN, OPERATOR, AUDITOR = (
     "issuer",
     "holder",
     "representative",
     "customs",
     "chain",
-    "operator",
+    "operator",  # runs the gateway: health, metrics, message metadata; never carnet contents
+    "auditor",  # reads every carnet document and event, changes nothing (granted separately)
 )
+# What an operator sees of an event: what happened to which message, never what it said
+EVENT_METADATA = ("id", "carnet_id", "transaction_id", "territory", "kind", "at")
 
 
 def _denied(what: str) -> Refusal:
@@ -111,12 +114,12 @@ class Service:
             return row
         if party.role == HOLDER and row.holder_id == party.id:
             return row
-        if party.role == OPERATOR:
+        if party.role == AUDITOR:
             return row
         raise refuse(Code.CARNET_NOT_FOUND, "/carnet_id", f"no carnet {carnet_id}")
 
     def carnet(self, party: Party, carnet_id: str) -> tuple[CarnetDocument, int]:
-        row = self._owned(party, carnet_id, ISSUER, HOLDER, OPERATOR)
+        row = self._owned(party, carnet_id, ISSUER, HOLDER, AUDITOR)
         return row.doc, row.version
 
     # -- issuing associations ------------------------------------------------------------------
@@ -477,11 +480,11 @@ class Service:
         self, party: Party, carnet_id: str, transaction_id: str, endorsement: Endorsement
     ) -> Transaction:
         """Record the endorsement stamped on a paper voucher (paper fallback), so the ledger stays whole."""
-        if party.role not in (CUSTOMS, OPERATOR):
+        if party.role != CUSTOMS:  # only customs of the voucher's territory stamp it
             raise _denied("record paper endorsements")
         row = self._row(carnet_id)
         i, tx = self._tx(row.doc, transaction_id)
-        if party.role == CUSTOMS and tx.territory != party.territory:
+        if tx.territory != party.territory:
             raise refuse(Code.CARNET_NOT_FOUND, "/transaction_id", f"no transaction {transaction_id}")
         if tx.state == TransactionState.COMMITTED:
             raise refuse(Code.DUPLICATE, "/state", "this transaction is already committed")
@@ -509,11 +512,14 @@ class Service:
         return done
 
     def events_for(self, party: Party, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
-        """What ``party`` may see: customs their territory's events, operators all, others their carnets'."""
+        """What ``party`` may see: customs their territory's events, auditors all, operators the metadata
+        of all (no details: those carry endorsements, items and claims), others their carnets'."""
         if party.role == CUSTOMS:
             return self.db.events(territory=party.territory, after=after, limit=limit)
-        if party.role == OPERATOR:
+        if party.role == AUDITOR:
             return self.db.events(after=after, limit=limit)
+        if party.role == OPERATOR:
+            return [{k: e[k] for k in EVENT_METADATA} for e in self.db.events(after=after, limit=limit)]
         return self.db.events(carnet_ids=self.db.carnets_of(party), after=after, limit=limit)
 
     # -- webhook subscriptions ------------------------------------------------------------------
@@ -573,21 +579,27 @@ class Service:
         if party.role != REPRESENTATIVE:
             raise _denied("open shared vouchers")
         token, _, mac = link.partition(".")
-        good = hmac.compare_digest(
-            mac, hmac.new(self.share_secret, token.encode(), "sha256").hexdigest()[:16]
+        good = hmac.compare_digest(  # as bytes: a non-ASCII link is simply wrong, not a crash
+            mac.encode(), hmac.new(self.share_secret, token.encode(), "sha256").hexdigest()[:16].encode()
         )
         share = self.db.share(key_hash(link)) if good else None
         if share is None or share["expires"] < time.time():
             raise refuse(Code.NOT_AUTHORISED, "/link", "this link is unknown or has expired")
         doc = self.db.carnet(share["carnet_id"]).doc
-        vouchers = [
-            t.model_dump(mode="json") for t in doc.transactions if t.transaction_id in share["transactions"]
-        ]
+        # What a representative needs at the border: the vouchers and the goods they cover. Never the
+        # cancellation code (the holder's consent to cancel) nor the rest of the carnet.
+        shown = [t for t in doc.transactions if t.transaction_id in share["transactions"]]
+        vouchers = [t.model_dump(mode="json", exclude={"cancellation_code"}) for t in shown]
+        from gateway.items import parse_items
+
+        general = doc.carnet.items_by_number
+        numbers = sorted({n for t in shown for n in parse_items(t.items, general.keys())})
         return {
             "carnet_id": doc.carnet.carnet_id,
             "holder": doc.carnet.holder.name,
             "travel_id": share["travel_id"],
             "vouchers": vouchers,
+            "items": [general[n].model_dump(mode="json") for n in numbers if n in general],
             "expires": datetime.fromtimestamp(share["expires"], UTC).isoformat(),
         }
 

@@ -25,6 +25,11 @@ class Settings:
     # addresses believed (nobody else may set that header)
     client_cert_header: str | None = field(default_factory=lambda: _env("CLIENT_CERT_HEADER"))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", "127.0.0.1,::1") or "")
+    # request body limits in bytes, enforced while reading (413): the API, and the customs callback
+    max_body: int = field(default_factory=lambda: int(_env("MAX_BODY", str(10 * 1024 * 1024)) or 0))
+    max_callback_body: int = field(
+        default_factory=lambda: int(_env("MAX_CALLBACK_BODY", str(8 * 1024 * 1024)) or 0)
+    )
     share_secret: str = field(default_factory=lambda: _env("SHARE_SECRET", "") or os.urandom(32).hex())
     pin_window_s: float = 15 * 60
     pin_max_wrong: int = 5

@@ -16,7 +16,8 @@ from gateway.cli.output import console, emit_json
 parties_app = typer.Typer(help="Parties that may call the API (each gets an API key).", no_args_is_help=True)
 app.add_typer(parties_app, name="parties")
 
-ROLES = ("holder", "representative", "issuer", "customs", "chain", "operator")
+# operator: health, metrics and message metadata only; auditor: read-only access to every carnet's contents
+ROLES = ("holder", "representative", "issuer", "customs", "chain", "operator", "auditor")
 
 
 @parties_app.command("add")
@@ -82,6 +83,8 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     runtime = Runtime(Settings()).start()
     try:
-        uvicorn.run(runtime.app, host=host, port=port, log_level="warning")
+        # proxy_headers off: the app believes X-Forwarded-* (and client certificates) only from
+        # EATA_TRUSTED_PROXIES, and must see the proxy's own address to judge that
+        uvicorn.run(runtime.app, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         runtime.stop()
