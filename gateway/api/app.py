@@ -170,8 +170,10 @@ def create_app(
 
     # -- holders -----------------------------------------------------------------------------------
     @app.post("/v1/carnets/{carnet_id:path}/download", response_model=CarnetDocument, tags=["holders"])
-    def download(carnet_id: str, body: BodyDownload, caller: Caller) -> CarnetDocument:
-        return service.download(caller, carnet_id, body.pin)
+    async def download(carnet_id: str, body: BodyDownload, caller: Caller) -> CarnetDocument:
+        """The carnet for the holder who knows its PIN: five wrong tries per caller and 20 per carnet in
+        15 minutes, then 429; the PIN check runs on its own threads so guesses cannot stall the API."""
+        return await service.download_async(caller, carnet_id, body.pin)
 
     @app.post("/v1/carnets/{carnet_id:path}/signature", response_model=CarnetDocument, tags=["holders"])
     def sign(carnet_id: str, body: BodySignCarnet, caller: Caller) -> CarnetDocument:

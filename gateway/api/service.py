@@ -6,14 +6,18 @@ then the Convention's rules, and writes the carnet's document as one versioned r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -37,10 +41,12 @@ from gateway.relay.topology import OUTBOUND
 from gateway.rules import cancel as cancel_rule
 from gateway.rules import carnet_problems, closed_problem, judge
 from gateway.store import Conflict, Database, NotFound
-from gateway.store.db import Party
-from gateway.store.secrets import check_pin, key_hash
+from gateway.store.db import CarnetRow, Party
+from gateway.store.secrets import check_pin, dummy_pin_hash, key_hash
 
 log = logging.getLogger("eata.service")
+# PIN checks (scrypt, ~30 ms of CPU each) run here, never on the event loop or the request threads
+_PIN_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="eata-pin")
 
 ISSUER, HOLDER, REPRESENTATIVE, CUSTOMS, CHAIN, OPERATOR, AUDITOR = (
     "issuer",
@@ -74,6 +80,7 @@ class Service:
         share_secret: str = "",
         pin_window_s: float = 900,
         pin_max_wrong: int = 5,
+        pin_max_per_carnet: int = 20,
     ) -> None:
         self.db = db
         # Accepted submissions go to the relay's outbox in the same transaction as the carnet's new state,
@@ -82,7 +89,8 @@ class Service:
         self.wake = wake or (lambda: None)
         self.share_secret = share_secret.encode() or secrets.token_bytes(32)
         self.pin_window_s = pin_window_s
-        self.pin_max_wrong = pin_max_wrong
+        self.pin_max_wrong = pin_max_wrong  # per caller
+        self.pin_max_per_carnet = pin_max_per_carnet
         # told of every customs outcome: (territory, transaction kind, outcome, seconds since submission)
         self.observers: list[Callable[[str, str, str, float | None], None]] = []
 
@@ -225,26 +233,60 @@ class Service:
 
     # -- holders ----------------------------------------------------------------------------------
     def download(self, party: Party, carnet_id: str, pin: str) -> CarnetDocument:
+        """The carnet, for a holder who knows its PIN; binds it to that holder. Guesses are limited
+        (:meth:`_pin_gate`). The API calls :meth:`download_async` instead."""
+        gate = self._pin_gate(party, carnet_id)
+        return self._pin_settle(party, carnet_id, gate, check_pin(pin, gate.pin_hash))
+
+    async def download_async(self, party: Party, carnet_id: str, pin: str) -> CarnetDocument:
+        """:meth:`download` with the scrypt check on a small pool of its own: a burst of guesses queues
+        there and takes neither the event loop nor the threads other requests are served on."""
+        gate = await asyncio.to_thread(self._pin_gate, party, carnet_id)
+        ok = await asyncio.get_running_loop().run_in_executor(_PIN_POOL, check_pin, pin, gate.pin_hash)
+        return await asyncio.to_thread(self._pin_settle, party, carnet_id, gate, ok)
+
+    def _pin_gate(self, party: Party, carnet_id: str) -> _PinGate:
+        """Count this attempt *before* its PIN is checked; :class:`TooManyAttempts` (429) past a limit.
+
+        Within ``pin_window_s`` (15 minutes): at most ``pin_max_wrong`` (5) attempts per caller, over all
+        carnets, and ``pin_max_per_carnet`` (20) per carnet, over all callers. So one stranger cannot lock
+        a carnet at all; several accounts can, for a carnet nobody has downloaded yet, and only until
+        their attempts leave the window. The holder a carnet is bound to (who downloaded it already) is
+        never held by the per-carnet limit — nobody else's guesses lock them out — only by its own five.
+        Attempts refused by a limit checked nothing and are not counted, nor is the right PIN. Unknown
+        carnet numbers are counted, limited and checked (against a dummy hash of the same cost) exactly
+        like known ones: neither the answer nor its time tells which numbers exist.
+        """
         if party.role != HOLDER:
             raise _denied("download carnets")
-        since = time.time() - self.pin_window_s
-        wrong, first = self.db.wrong_pins_since(carnet_id, since)
-        if wrong >= self.pin_max_wrong:
-            retry = int((first or time.time()) + self.pin_window_s - time.time()) + 1
-            raise TooManyAttempts(retry)
         try:
-            row = self.db.carnet(carnet_id)
+            row: CarnetRow | None = self.db.carnet(carnet_id)
         except NotFound:
             row = None
-        if row is None or not check_pin(pin, row.pin_hash):
-            self.db.wrong_pin(carnet_id)  # counted for unknown numbers too, so they cannot be probed
+        now = time.time()
+        tally = self.db.pin_attempt(carnet_id, party.id, now - self.pin_window_s)
+        limits = [(tally.by_caller, self.pin_max_wrong)]
+        if row is None or row.holder_id != party.id:
+            limits.append((tally.by_carnet, self.pin_max_per_carnet))
+        waits = [
+            times[len(times) - 1 - limit] + self.pin_window_s - now
+            for times, limit in limits
+            if len(times) > limit
+        ]
+        if waits:
+            self.db.forget_pin_attempt(tally.attempt_id)
+            raise TooManyAttempts(max(1, int(max(waits)) + 1))
+        return _PinGate(tally.attempt_id, row.pin_hash if row is not None else dummy_pin_hash())
+
+    def _pin_settle(self, party: Party, carnet_id: str, gate: _PinGate, right: bool) -> CarnetDocument:
+        if not right:  # the attempt stays counted; unknown numbers answer exactly the same
             raise refuse(Code.CARNET_NOT_FOUND, "/pin", "the carnet number or PIN is wrong")
+        self.db.forget_pin_attempt(gate.attempt_id)
+        row = self.db.carnet(carnet_id)
         if row.doc.carnet.status == CarnetStatus.DRAFT:
             raise refuse(Code.NOT_ACTIVATED, "/carnet_id", "the carnet is not issued yet")
-        if row.holder_id not in (None, party.id):
+        if not self.db.claim_holder(carnet_id, party.id):
             raise refuse(Code.NOT_AUTHORISED, "/carnet_id", "this carnet is already held by another account")
-        self.db.bind_holder(carnet_id, party.id)
-        self.db.clear_pins(carnet_id)
         return row.doc
 
     def sign(self, party: Party, carnet_id: str, signer: str) -> CarnetDocument:
@@ -623,6 +665,11 @@ def _claim_detail(claim: Claim, relayed: bool) -> dict[str, Any]:
         else "recorded; no guarantee chain configured here (EATA_CHAIN_KEYS): relay it to the association",
     }
 
+
+@dataclass(frozen=True, slots=True)
+class _PinGate:
+    attempt_id: int
+    pin_hash: str
 
 
 class TooManyAttempts(Exception):

@@ -40,6 +40,16 @@ def _party(row: Any) -> Party | None:
 
 
 @dataclass(frozen=True, slots=True)
+class PinTally:
+    """One PIN attempt, recorded, and the times of the attempts in the window (oldest first) of the
+    same caller and on the same carnet, this one included."""
+
+    attempt_id: int
+    by_caller: list[float]
+    by_carnet: list[float]
+
+
+@dataclass(frozen=True, slots=True)
 class CarnetRow:
     doc: CarnetDocument
     issuer_id: str
@@ -201,28 +211,49 @@ class Database:
         with self.begin() as c:
             c.execute(update(t.carnets).where(t.carnets.c.carnet_id == carnet_id).values(holder_id=holder_id))
 
+    def claim_holder(self, carnet_id: str, holder_id: str) -> bool:
+        """Bind the carnet to ``holder_id`` unless another holder has it (one atomic UPDATE, so two
+        holders with the right PIN at once cannot both get it); True if ``holder_id`` holds it now."""
+        c_ = t.carnets.c
+        with self.begin() as c:
+            done = c.execute(
+                update(t.carnets)
+                .where(c_.carnet_id == carnet_id, (c_.holder_id.is_(None)) | (c_.holder_id == holder_id))
+                .values(holder_id=holder_id)
+            )
+        return bool(done.rowcount)
+
     def carnets_of(self, party: Party) -> list[str]:
         col = t.carnets.c.issuer_id if party.role == "issuer" else t.carnets.c.holder_id
         with self.engine.connect() as c:
             return [r[0] for r in c.execute(select(t.carnets.c.carnet_id).where(col == party.id))]
 
-    # -- PIN attempts (at most 5 wrong per carnet in 15 minutes) -------------------------------
-    def wrong_pins_since(self, carnet_id: str, since: float) -> tuple[int, float | None]:
+    # -- PIN attempts (counted before each check; limits per caller and per carnet) -------------
+    def pin_attempt(self, carnet_id: str, party_id: str, since: float) -> PinTally:
+        """Record an attempt *before* its PIN is checked, then count the attempts since ``since``.
+
+        The attempt is committed first and the counts are read after that, in a new transaction: of any
+        number of parallel attempts, the last to count sees every one of them, so no more than the limit
+        ever get their PIN checked (no read-then-write race, under SQLite's lock or PostgreSQL's READ
+        COMMITTED alike). Attempts older than ``since`` are forgotten on the way.
+        """
+        a = t.pin_attempts.c
+        with self.begin() as c:
+            c.execute(delete(t.pin_attempts).where(a.at < since))
+            attempt = c.execute(
+                insert(t.pin_attempts).values(carnet_id=carnet_id, party_id=party_id, at=time.time())
+            ).inserted_primary_key[0]
         with self.engine.connect() as c:
-            row = c.execute(
-                select(func.count(), func.min(t.pin_attempts.c.at)).where(
-                    t.pin_attempts.c.carnet_id == carnet_id, t.pin_attempts.c.at >= since
-                )
-            ).one()
-        return int(row[0]), row[1]
 
-    def wrong_pin(self, carnet_id: str) -> None:
-        with self.begin() as c:
-            c.execute(insert(t.pin_attempts).values(carnet_id=carnet_id, at=time.time()))
+            def times(where: Any) -> list[float]:
+                return [r[0] for r in c.execute(select(a.at).where(where, a.at >= since).order_by(a.at))]
 
-    def clear_pins(self, carnet_id: str) -> None:
+            return PinTally(int(attempt), times(a.party_id == party_id), times(a.carnet_id == carnet_id))
+
+    def forget_pin_attempt(self, attempt_id: int) -> None:
+        """Drop one attempt: refused before its PIN was checked, or the right PIN."""
         with self.begin() as c:
-            c.execute(delete(t.pin_attempts).where(t.pin_attempts.c.carnet_id == carnet_id))
+            c.execute(delete(t.pin_attempts).where(t.pin_attempts.c.id == attempt_id))
 
     # -- events (timeline, real-time feed) -----------------------------------------------------
     def add_event(

@@ -54,12 +54,15 @@ carnets = Table(
     Column("updated", Float, nullable=False),
 )
 
+# PIN attempts, each written before its PIN is checked (so parallel guesses count); kept while they are
+# within the window, except attempts refused by the limit (they checked nothing) and the right PIN.
 pin_attempts = Table(
     "pin_attempts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("carnet_id", String(40), nullable=False, index=True),
-    Column("at", Float, nullable=False),
+    Column("at", Float, nullable=False, index=True),
+    Column("party_id", String(64), nullable=True, index=True),  # the caller who tried (per-caller limit)
 )
 
 events = Table(
