@@ -3,8 +3,9 @@ back the same way (Convention Annex A Art. 8-11; DOMAIN.md "Claims travel custom
 association → guarantee chain → issuing association → holder").
 
 1. Customs of territory X notifies a claim (:meth:`ClaimFlow.notify`). The deadlines are checked first with
-   :func:`check_claim`: a claim notified more than one year after the carnet's expiry is barred (Art. 8.4),
-   one above 110 % of the duties is over the cap (Art. 8.2); either is refused and nothing is published.
+   :func:`check_claim`: a claim notified more than one year after the carnet's expiry is barred (Art. 8.4)
+   and refused, nothing published; one above 110 % of the duties is accepted with the liability capped and
+   the cap recorded on the claim (``capped_at``, Art. 8.2).
 2. X's guaranteeing association (named on the carnet, Art. 6) applies the same checks and forwards the
    claim to the issuing association.
 3. The issuing association's side assembles the proof from the gateway's endorsement log
@@ -32,7 +33,7 @@ from pydantic import ValidationError
 from gateway.chain.message import ChainKind
 from gateway.chain.relay import ChainRelay, Handler, Incoming, derive_id, dispatch
 from gateway.chain.store import ClaimRow, SentRow
-from gateway.claims.deadlines import assess, check_claim
+from gateway.claims.deadlines import assess, cap_claim, check_claim
 from gateway.claims.proof import Proof, assemble_proof
 from gateway.errors import Code, Refusal, refuse
 from gateway.model import Association, Carnet, CarnetDocument, Claim, ClaimStatus, problems_from_validation
@@ -91,7 +92,7 @@ def _evidence(proof: Proof) -> list[dict[str, Any]]:
         {
             "item": e.item,
             "transaction_id": e.transaction_id,
-            "kind": e.kind.value,
+            "kind": str(e.kind),
             "office": e.office,
             "reference": e.reference,
             "article": e.article,
@@ -134,16 +135,18 @@ class ClaimFlow:
 
     # -- customs: notify ------------------------------------------------------------------------
     def notify(self, claim: Claim) -> SentRow:
-        """Customs notifies the claim to its guaranteeing association; refused (nothing sent) if barred,
-        over the cap, or not about this carnet's goods (Art. 8.2, 8.4)."""
+        """Customs notifies the claim to its guaranteeing association; refused (nothing sent) if barred or
+        not about this carnet's goods (Art. 8.4); above 110 % of the duties it goes capped (Art. 8.2)."""
         doc = self.document(claim.carnet_id)
         check_claim(claim, doc.carnet)
+        claim, capped = cap_claim(claim)
         r = route(doc.carnet, claim.territory)
         data = _claim_json(claim)
         self.relay.chain.upsert_claim(
             claim.claim_id,
             state="notified",
-            event=f"{r.customs} notified the claim to {r.guaranteeing}",
+            event=f"{r.customs} notified the claim to {r.guaranteeing}"
+            + (f"; {capped.message} ({capped.article})" if capped else ""),
             claim=data,
             route=r.as_dict(),
         )

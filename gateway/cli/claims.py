@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gateway.claims import assemble_proof, assess, check_claim
+from gateway.claims import assemble_proof, assess, cap_claim, check_claim
 from gateway.cli.app import app
 from gateway.cli.carnet import read_document
 from gateway.cli.output import console, emit_json, report_refusal
 from gateway.errors import Code, Problem, Refusal
+from gateway.rules import judge
 
 claims_app = typer.Typer(help="Claims against the guarantee chain (Annex A Art. 8-11).", no_args_is_help=True)
 app.add_typer(claims_app, name="claims")
@@ -31,6 +32,7 @@ def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
     for f in files:
         doc = read_document(f, as_json)
         for claim in doc.claims:
+            claim, _ = cap_claim(claim)  # Art. 8.2: capped, not refused
             a = assess(claim, doc.carnet, day)
             proof = assemble_proof(doc, claim)
             rows.append(
@@ -41,11 +43,15 @@ def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
                     "next_step": a.next_step,
                     "due": a.next_date.isoformat() if a.next_date else None,
                     "cap": str(a.cap),
+                    "capped_at": str(claim.capped_at) if claim.capped_at is not None else None,
+                    "liability": str(a.liability),
+                    "barred": a.barred,
                     "currency": claim.currency,
                     "proof_in_log": proof.complete,
                     "proof": sorted({e.transaction_id for e in proof.evidence}),
                 }
             )
+        rows.extend(_overdue_rows(doc, day))
     rows.sort(key=lambda r: r["due"] or "9999")
     if as_json:
         emit_json(rows)
@@ -54,22 +60,51 @@ def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
     for col in ("claim", "carnet", "territory", "next step", "due", "cap", "proof in our log"):
         table.add_column(col)
     for r in rows:
+        if r["claim_id"] is None:  # a flag: overdue, no claim yet
+            table.add_row("-", r["carnet_id"], r["territory"] or "", r["next_step"], r["due"] or "", "", "")
+            continue
         proof = ", ".join(r["proof"]) if r["proof_in_log"] else "not complete"
+        cap = f"{r['cap']} {r['currency']}" + (" (claim capped)" if r["capped_at"] else "")
         table.add_row(
-            r["claim_id"],
-            r["carnet_id"],
-            r["territory"],
-            r["next_step"],
-            r["due"] or "",
-            f"{r['cap']} {r['currency']}",
-            proof,
+            r["claim_id"], r["carnet_id"], r["territory"], r["next_step"], r["due"] or "", cap, proof
         )
     console.print(table)
 
 
+def _overdue_rows(doc, day: date) -> list[dict]:  # type: ignore[no-untyped-def]
+    """What may yet become a claim: transits never discharged and admissions never ended past their
+    final date (flagged by the ledger; the guarantee answers for them, Annex A Art. 8.1)."""
+    try:
+        ledger = judge(doc)
+    except Refusal:
+        return []  # ``validate`` reports why; no flags can be trusted on a refused history
+    rows = []
+    for flag in ledger.overdue(day):
+        index = int(flag.pointer.rsplit("/", 1)[-1]) if flag.pointer else None
+        tx = doc.transactions[index] if index is not None else None
+        deadline = tx.transit.final_date if tx and tx.transit else None
+        if deadline is None and tx is not None:
+            deadline = next(
+                (p.deadline for p in ledger.positions.values() if p.under == tx.transaction_id), None
+            )
+        rows.append(
+            {
+                "claim_id": None,
+                "carnet_id": doc.carnet.carnet_id,
+                "territory": tx.territory if tx else None,
+                "flag": flag.code,
+                "next_step": f"{flag.message}: customs may claim ({flag.article})",
+                "due": deadline.isoformat() if deadline else None,
+                "transaction_id": tx.transaction_id if tx else None,
+            }
+        )
+    return rows
+
+
 @claims_app.command("check")
 def check(files: Files, as_json: JsonOpt = False) -> None:
-    """Refuse claims that are barred, above the 110 % cap, or not about the carnet's goods."""
+    """Refuse claims that are barred or not about the carnet's goods; above the 110 % cap they stand,
+    capped (Annex A Art. 8.2)."""
     for f in files:
         doc = read_document(f, as_json)
         for n, claim in enumerate(doc.claims):

@@ -176,7 +176,13 @@ class Claim(StrictModel):
     duties: Money
     currency: CurrencyCode
     notified_on: date
-    amount: Money | None = Field(default=None, description="Sum claimed; at most 110 % of the duties (Art. 8.2)")
+    amount: Money | None = Field(
+        default=None, description="Sum claimed; the association is liable for at most 110 % of the duties (Art. 8.2)"
+    )
+    capped_at: Money | None = Field(
+        default=None,
+        description="Recorded when the sum claimed exceeds 110 % of the duties: the liability (Annex A Art. 8.2)",
+    )
     status: ClaimStatus = ClaimStatus.NOTIFIED
     reason: Text | None = None
     deposit_paid_on: date | None = Field(default=None, description="Deposit or provisional payment (Art. 9.1b)")

@@ -51,6 +51,10 @@ class Ledger:
     activated: bool = False
     positions: dict[int, Position] = field(default_factory=dict)
     applied: list[Transaction] = field(default_factory=list)
+    # Recorded with a flag instead of refused (customs decide, the Convention allows it): Problem-shaped
+    notices: list[Problem] = field(default_factory=list)
+    pointers: dict[str, str] = field(default_factory=dict)  # transaction id -> its JSON pointer
+    _noted: list[Problem] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         for item in self.carnet.general_list:
@@ -67,6 +71,45 @@ class Ledger:
     def open_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if p.open]
 
+    def flags(self, item: int, today: date | None = None) -> tuple[str, ...]:
+        """An item's flags: those recorded with it, plus ``transit_overdue``/``deadline_passed`` when it is
+        still open past its final date on ``today``."""
+        p = self.positions[item]
+        late = today is not None and p.open and p.deadline is not None and p.deadline < today
+        extra = ("transit_overdue" if p.where == Where.IN_TRANSIT else "deadline_passed",) if late else ()
+        return tuple(dict.fromkeys((*p.flags, *extra)))
+
+    def overdue(self, today: date) -> list[Problem]:
+        """Flags for what is still open past its final date on ``today``: a transit never discharged
+        (206) or an admission never ended (205). Customs may claim for these (Annex A Art. 8.1)."""
+        groups: dict[tuple[str, str | None, date], list[int]] = {}
+        for p in sorted(self.positions.values(), key=lambda p: p.item):
+            if p.open and p.deadline is not None and p.deadline < today:
+                groups.setdefault((p.where.value, p.under, p.deadline), []).append(p.item)
+        out = []
+        for (where, under, deadline), items in groups.items():
+            at = self.pointers.get(under or "", "")
+            what = format_items(items)
+            if where == Where.IN_TRANSIT:
+                out.append(
+                    Problem(
+                        Code.TRANSIT_OVERDUE,
+                        at,
+                        f"the transit of item(s) {what} had to be discharged by {deadline} and never was",
+                        "Annex A Art. 8.1",
+                    )
+                )
+            else:
+                out.append(
+                    Problem(
+                        Code.DEADLINE_PASSED,
+                        at,
+                        f"item(s) {what} had to be re-exported by {deadline} and are still shown under admission",
+                        "Convention Art. 7",
+                    )
+                )
+        return out
+
     # -- the rules -----------------------------------------------------------------------------
     def check(self, tx: Transaction, at: str = "") -> list[Problem]:
         """Problems that would refuse ``tx`` as the next committed transaction (nothing changes)."""
@@ -74,14 +117,24 @@ class Ledger:
             self._next_positions(tx, at)
         except Refusal as r:
             return list(r.problems)
+        finally:
+            self._noted.clear()
         return []
 
     def apply(self, tx: Transaction, at: str = "") -> None:
         """Commit ``tx`` to the ledger, or raise :class:`Refusal` and leave the ledger unchanged."""
-        moved = self._next_positions(tx, at)
+        try:
+            moved = self._next_positions(tx, at)
+            self.notices.extend(self._noted)
+        finally:
+            self._noted.clear()
         self.positions.update(moved)
         self.activated = True
         self.applied.append(tx)
+        self.pointers[tx.transaction_id] = at
+
+    def _note(self, code: int, pointer: str, message: str, article: str | None = None) -> None:
+        self._noted.append(Problem(code, pointer, message, article))
 
     def _next_positions(self, tx: Transaction, at: str) -> dict[int, Position]:
         c = self.carnet
@@ -182,13 +235,17 @@ class Ledger:
                 raise wrong("an EU exit needs the pre-exportation at the inland office first")
             return Position(pos.item, Where.EXPORTED, deadline=e.final_date if e else None, **common)
         if kind == K.IMPORTATION:
-            if pos.where != Where.EXPORTED:
+            flags: tuple[str, ...] = ()
+            if pos.where == Where.ADMITTED and pos.territory != territory:
+                flags = self._still_admitted(tx, pos, at)
+            elif pos.where != Where.EXPORTED:
                 raise wrong("goods are imported after leaving the previous territory", "Convention Art. 7")
             return Position(
                 pos.item,
                 Where.ADMITTED,
                 territory=territory,
                 deadline=self._reexport_deadline(tx, at),
+                flags=flags,
                 **common,
             )
         if kind == K.RE_EXPORTATION:
@@ -208,7 +265,10 @@ class Ledger:
         if kind == K.TRANSIT_DISCHARGE:
             return self._transit_discharge(tx, pos, territory, at, wrong, common)
         if kind == K.RE_IMPORTATION:
-            if pos.where != Where.EXPORTED:
+            flags = ()
+            if pos.where == Where.ADMITTED:
+                flags = self._still_admitted(tx, pos, at)
+            elif pos.where != Where.EXPORTED:
                 raise wrong("goods are re-imported after being re-exported from abroad")
             if tx.not_processed_abroad is not True:
                 raise refuse(
@@ -218,12 +278,26 @@ class Ledger:
                     "repair cannot travel on a carnet",
                     "Annex A Art. 2.4",
                 )
-            return Position(pos.item, Where.HOME, **common)
+            return Position(pos.item, Where.HOME, flags=flags, **common)
         if kind in CLOSING_KINDS:
             if pos.where != Where.ADMITTED or pos.territory != territory:
                 raise wrong(f"only goods under temporary admission in {territory} can be {kind.value}d")
             return Position(pos.item, Where.CLOSED, territory=territory, closed_by=kind.value, **common)
         raise refuse(Code.BAD_VALUE, f"{at}/kind", f"{kind.value} does not move goods")
+
+    def _still_admitted(self, tx: Transaction, pos: Position, at: str) -> tuple[str, ...]:
+        """Art. 10.2: an importation or re-importation elsewhere while the ledger still shows the item
+        under admission in another territory is recorded (the second territory's customs decide); it is
+        what lets the first territory accept proof of re-exportation without its own voucher."""
+        self._note(
+            Code.ADMISSION_OPEN_ELSEWHERE,
+            f"{at}/items",
+            f"item {pos.item} is still shown under temporary admission in {pos.territory} (since {pos.since}, "
+            f"{pos.under}); its {tx.kind.value.replace('_', '-')} in {tx.territory} on {tx.date} is recorded "
+            f"and is proof of re-exportation from {pos.territory}",
+            "Annex A Art. 10.2",
+        )
+        return ("art_10_2",)
 
     def _reexport_deadline(self, tx: Transaction, at: str) -> date:
         c = self.carnet
@@ -293,12 +367,18 @@ class Ledger:
                 f"the transit of item {pos.item} must be discharged at {pos.office_of_destination}, "
                 f"not {tx.office}",
             )
+        flags: tuple[str, ...] = ()
         if pos.deadline and tx.date > pos.deadline:
-            raise refuse(
+            # recorded, not refused: the goods did arrive; a refusal would leave them "in transit" for good.
+            # The late arrival breaches the transit's conditions, for which the guarantee answers.
+            self._note(
                 Code.TRANSIT_OVERDUE,
                 f"{at}/date",
-                f"the transit of item {pos.item} had to end by {pos.deadline}; it is now {tx.date}",
+                f"the transit of item {pos.item} had to end by {pos.deadline}; it was discharged late, on "
+                f"{tx.date}",
+                "Annex A Art. 8.1",
             )
+            flags = ("transit_overdue",)
         e = tx.endorsement
         if pos.seals and e is not None and e.seals_intact is not True:  # judged when customs answer
             raise refuse(
@@ -306,7 +386,7 @@ class Ledger:
                 f"{at}/endorsement/seals_intact",
                 f"seals {', '.join(pos.seals)} were applied at the start; the discharge must confirm them intact",
             )
-        return Position(pos.item, Where.EXPORTED, **common)
+        return Position(pos.item, Where.EXPORTED, flags=flags, **common)
 
     @staticmethod
     def _where(pos: Position) -> str:

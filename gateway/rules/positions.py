@@ -28,6 +28,8 @@ class Position:
     office_of_destination: str | None = None
     seals: tuple[str, ...] = ()
     closed_by: str | None = None
+    flags: tuple[str, ...] = ()  # recorded, not refused: art_10_2, transit_overdue
+    successor: str | None = None  # the replacement carnet the item moved to (Annex A Art. 14.1)
 
     @property
     def open(self) -> bool:

@@ -135,11 +135,11 @@ def test_barred_claim_is_refused_and_nothing_is_published(relay: ChainRelay) -> 
     assert depth(relay.url, chain_queue("CH-SCF")) == 0
 
 
-def test_claim_over_the_cap_is_refused(relay: ChainRelay) -> None:
+def test_claim_over_the_cap_goes_capped(relay: ChainRelay) -> None:
     flow = ClaimFlow(relay, {CARNET: journey()})
-    with pytest.raises(Refusal) as info:
-        flow.notify(claim(amount="1100.01"))
-    assert info.value.code == Code.CLAIM_OVER_CAP and relay.chain.sent_rows() == []
+    flow.notify(claim(amount="1100.01"))  # Annex A Art. 8.2 caps the liability; the claim stands
+    row = relay.chain.claim("CH-2027-17")
+    assert row is not None and row.claim["capped_at"] == "1100.00" and row.claim["amount"] == "1100.01"
 
 
 def test_notifying_twice_is_one_notification(relay: ChainRelay) -> None:

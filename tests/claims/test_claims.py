@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.claims import assemble_proof, assess, check_claim
+from gateway.claims import assemble_proof, assess, cap_claim, check_claim
 from gateway.errors import Code, Refusal
 from gateway.model import Claim, load_document
 from tests.conftest import EXAMPLES
@@ -43,12 +43,27 @@ def test_claim_later_than_a_year_after_expiry_is_barred() -> None:
     assert (p.code, p.article, p.pointer) == (Code.CLAIM_BARRED, "Annex A Art. 8.4", "/notified_on")
 
 
-def test_liability_is_capped_at_110_percent() -> None:
+def test_liability_is_capped_at_110_percent_not_refused() -> None:
     check_claim(claim(amount="1100.00"), doc().carnet)
-    with pytest.raises(Refusal) as info:
-        check_claim(claim(amount="1100.01"), doc().carnet)
-    assert info.value.problems[0].code == Code.CLAIM_OVER_CAP
-    assert info.value.problems[0].article == "Annex A Art. 8.2"
+    check_claim(claim(amount="1500.00"), doc().carnet)  # accepted: the association owes at most the cap
+    capped, notice = cap_claim(claim(amount="1500.00"))
+    assert capped.capped_at == Decimal("1100.00") and capped.amount == Decimal("1500.00")
+    assert (notice.code, notice.article, notice.pointer) == (
+        Code.CLAIM_OVER_CAP,
+        "Annex A Art. 8.2",
+        "/amount",
+    )
+    assert assess(capped, doc().carnet, date(2027, 10, 1)).liability == Decimal("1100.00")
+    same, none = cap_claim(claim(amount="1100.00"))
+    assert none is None and same.capped_at is None
+    assert assess(same, doc().carnet, date(2027, 10, 1)).liability == Decimal("1100.00")
+
+
+def test_a_barred_claim_is_never_awaiting_proof() -> None:
+    barred = claim(notified_on="2028-09-01")
+    a = assess(barred, doc().carnet, date(2028, 9, 2))
+    assert a.barred and a.next_date is None
+    assert "barred" in a.next_step and "proof" not in a.next_step
 
 
 def test_claim_for_items_not_on_the_list_or_territory_not_covered() -> None:
@@ -112,3 +127,51 @@ def test_claims_due_cli_lists_next_step(tmp_path) -> None:  # type: ignore[no-un
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout)[0]
     assert row["due"] == "2028-03-15" and row["proof_in_log"] is True and row["proof"] == ["tx-006"]
+
+
+def test_claims_due_cli_marks_barred_and_capped_claims(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    d = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
+    d["transactions"] = d["transactions"][:5]  # still under admission in CH: no proof in the log
+    d["claims"] = [
+        json.loads(claim(claim_id="late", notified_on="2028-09-01").model_dump_json()),
+        json.loads(claim(claim_id="big", amount="5000.00").model_dump_json()),
+    ]
+    f = tmp_path / "claims.json"
+    f.write_text(json.dumps(d))
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway", "claims", "due", str(f), "--today", "2027-10-01", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = {row["claim_id"]: row for row in json.loads(r.stdout)}
+    assert rows["late"]["barred"] is True and rows["late"]["due"] is None
+    assert "proof" not in rows["late"]["next_step"]
+    assert rows["big"]["liability"] == "1100.00" and rows["big"]["capped_at"] == "1100.00"
+    assert "furnish proof" in rows["big"]["next_step"]
+
+
+def test_claims_due_flags_an_undischarged_transit_past_its_final_date(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    d = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
+    d["transactions"] = d["transactions"][:3]  # transit started in Sweden, never discharged
+    f = tmp_path / "stuck.json"
+    f.write_text(json.dumps(d))
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway", "claims", "due", str(f), "--today", "2026-11-01", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    [row] = json.loads(r.stdout)
+    assert row["claim_id"] is None and row["flag"] == 206 and row["territory"] == "SE"
+    assert row["due"] == "2026-10-12" and "Annex A Art. 8.1" in row["next_step"]

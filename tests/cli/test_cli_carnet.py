@@ -22,7 +22,12 @@ def test_validate_accepts_the_journey() -> None:
     r = run("validate", str(EXAMPLES / "journey-no-eu-ch.json"), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {
-        "valid": True, "carnet_id": "NO/2026/000123", "transactions": 7, "committed": 7, "all_home": True,
+        "valid": True,
+        "carnet_id": "NO/2026/000123",
+        "transactions": 7,
+        "committed": 7,
+        "all_home": True,
+        "flags": [],
     }
 
 
@@ -77,3 +82,32 @@ def test_schema_prints_the_json_schema() -> None:
     schema = json.loads(r.stdout)
     assert schema["$ref"] == "#/$defs/CarnetDocument"
     assert schema["$defs"]["CarnetDocument"]["properties"]["schema"]["const"] == "eata/v1"
+
+
+def _late_transit(tmp_path: Path, *, discharged: bool) -> Path:
+    d = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
+    txs = d["transactions"]
+    txs[2]["transit"]["final_date"] = "2026-10-06"  # the discharge on 2026-10-07 comes a day late
+    d["transactions"] = txs if discharged else txs[:3]
+    f = tmp_path / "transit.json"
+    f.write_text(json.dumps(d))
+    return f
+
+
+def test_validate_json_flags_a_late_transit_discharge_it_recorded(tmp_path: Path) -> None:
+    r = run("validate", str(_late_transit(tmp_path, discharged=True)), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    flags = json.loads(r.stdout)["flags"]
+    assert {f["code"] for f in flags} == {206} and flags[0]["article"] == "Annex A Art. 8.1"
+
+
+def test_ledger_and_validate_flag_an_undischarged_transit_past_its_final_date(tmp_path: Path) -> None:
+    f = _late_transit(tmp_path, discharged=False)
+    r = run("ledger", str(f), "--json", "--today", "2026-10-07")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [x["code"] for x in out["flags"]] == [206]
+    assert all("transit_overdue" in i["flags"] for i in out["items"])
+    assert json.loads(run("ledger", str(f), "--json", "--today", "2026-10-06").stdout)["flags"] == []
+    v = json.loads(run("validate", str(f), "--json", "--today", "2026-10-07").stdout)
+    assert [x["code"] for x in v["flags"]] == [206]

@@ -115,7 +115,9 @@ def test_transit_must_be_discharged_in_time_at_destination() -> None:
     transit = {"office_of_destination": "DE003400", "final_date": "2026-10-05", "seals": []}
     start = tx(3, "transit_start", "SE000300", "2026-10-02", transit=transit)
     late = tx(4, "transit_discharge", "DE003400", "2026-10-06")
-    assert codes(doc(tx(1, *ACT), tx(2, *EXP), start, late)) == [Code.TRANSIT_OVERDUE]
+    # late: recorded (the goods arrived) and flagged, never refused (tests/rules/test_flags.py)
+    flagged = replay(doc(tx(1, *ACT), tx(2, *EXP), start, late))
+    assert [n.code for n in flagged.notices] == [Code.TRANSIT_OVERDUE] * 4
     on_time = tx(4, "transit_discharge", "DE003400", "2026-10-04")
     assert replay(doc(tx(1, *ACT), tx(2, *EXP), start, on_time)).positions[1].where == Where.EXPORTED
 

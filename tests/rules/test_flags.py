@@ -1,0 +1,101 @@
+"""Recorded with a flag, not refused (issue 14, items 4 and 5): what the Convention lets customs decide.
+
+- a later importation elsewhere, or a re-importation, while the ledger still shows the items under
+  admission in another territory (Annex A Art. 10.2: proof of re-exportation for that territory);
+- a late transit discharge (the goods did arrive; the guarantee answers for the breach, Annex A Art. 8.1);
+- transits never discharged, and admissions never ended, past their final date.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from gateway.errors import Code
+from gateway.rules import Where, replay
+from tests.rules.helpers import ACT, EXP, doc, tx
+
+TRANSIT = {"office_of_destination": "DE003400", "final_date": "2026-10-05", "seals": []}
+
+
+def test_importation_elsewhere_while_admitted_is_recorded_with_an_art_10_2_notice() -> None:
+    d = doc(
+        tx(1, *ACT),
+        tx(2, *EXP),
+        tx(3, "importation", "CH001000", "2026-10-02"),
+        tx(4, "importation", "GB000060", "2026-10-09", "1-2"),  # no re-export voucher from CH
+    )
+    ledger = replay(d)
+    assert ledger.positions[1].where == Where.ADMITTED and ledger.positions[1].territory == "GB"
+    assert "art_10_2" in ledger.positions[1].flags
+    assert ledger.positions[3].territory == "CH" and not ledger.positions[3].flags
+    notice = ledger.notices[0]
+    assert (notice.code, notice.article, notice.pointer) == (
+        Code.ADMISSION_OPEN_ELSEWHERE,
+        "Annex A Art. 10.2",
+        "/transactions/3/items",
+    )
+    assert "CH" in notice.message and "GB" in notice.message
+
+
+def test_re_importation_while_admitted_abroad_is_recorded_with_a_notice() -> None:
+    d = doc(
+        tx(1, *ACT),
+        tx(2, *EXP),
+        tx(3, "importation", "CH001000", "2026-10-02"),
+        tx(4, "re_importation", "NO000100", "2026-10-09", not_processed_abroad=True),
+    )
+    ledger = replay(d)
+    assert ledger.all_home()
+    assert {n.code for n in ledger.notices} == {Code.ADMISSION_OPEN_ELSEWHERE}
+
+
+def test_importation_into_the_same_territory_twice_is_still_refused() -> None:
+    d = doc(
+        tx(1, *ACT),
+        tx(2, *EXP),
+        tx(3, "importation", "CH001000", "2026-10-02"),
+        tx(4, "importation", "CH002000", "2026-10-09"),
+    )
+    from gateway.errors import Refusal
+
+    try:
+        replay(d)
+    except Refusal as r:
+        assert r.code == Code.ITEM_STATE
+    else:
+        raise AssertionError("a second importation into the same territory must be refused")
+
+
+def test_a_late_transit_discharge_is_recorded_and_flagged_overdue() -> None:
+    start = tx(3, "transit_start", "SE000300", "2026-10-02", transit=TRANSIT)
+    late = tx(4, "transit_discharge", "DE003400", "2026-10-08")
+    ledger = replay(doc(tx(1, *ACT), tx(2, *EXP), start, late))
+    assert ledger.positions[1].where == Where.EXPORTED
+    assert "transit_overdue" in ledger.positions[1].flags
+    n = ledger.notices[0]
+    assert (n.code, n.pointer, n.article) == (
+        Code.TRANSIT_OVERDUE,
+        "/transactions/3/date",
+        "Annex A Art. 8.1",
+    )
+    assert "2026-10-05" in n.message
+
+
+def test_undischarged_transit_past_its_final_date_is_flagged() -> None:
+    start = tx(3, "transit_start", "SE000300", "2026-10-02", transit=TRANSIT)
+    ledger = replay(doc(tx(1, *ACT), tx(2, *EXP), start))
+    assert ledger.overdue(date(2026, 10, 5)) == []
+    flags = ledger.overdue(date(2026, 10, 6))
+    assert [f.code for f in flags] == [Code.TRANSIT_OVERDUE]
+    assert flags[0].pointer == "/transactions/2" and "1-4" in flags[0].message
+
+
+def test_admission_past_its_re_export_date_is_flagged() -> None:
+    d = doc(
+        tx(1, *ACT),
+        tx(2, *EXP),
+        tx(3, "importation", "CH001000", "2026-10-02", endorsement={"final_date": "2027-08-31"}),
+    )
+    ledger = replay(d)
+    assert ledger.overdue(date(2027, 8, 31)) == []
+    assert [f.code for f in ledger.overdue(date(2027, 9, 1))] == [Code.DEADLINE_PASSED]
