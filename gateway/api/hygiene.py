@@ -97,6 +97,7 @@ class Hygiene:
         added = [*_ALWAYS, ("x-correlation-id", cid)]
         if self.policy.over_tls(scope, headers):
             added.append(("strict-transport-security", HSTS))
+            scope["state"]["tls"] = True  # e.g. the callback's WSDL then names its https address
         limit = self.policy.limit_for(scope.get("path", ""))
         state = {"status": 0, "started": False, "over": False, "received": 0}
 

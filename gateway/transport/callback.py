@@ -12,19 +12,35 @@ once per claim ID — the claims flow, whose refusals (barred, over the cap) ans
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.bounded import Bounded
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Response as CustomsResponse
 from gateway.model import Claim
-from gateway.transport.envelope import CALLBACK_NS, CONTENT_TYPE, element, envelope, fault, parse_call
+from gateway.resources import data_dir
+from gateway.transport.envelope import (
+    CALLBACK_NS,
+    CONTENT_TYPE,
+    element,
+    envelope,
+    fault,
+    fault_status,
+    parse_call,
+    sender_fault,
+    version_of,
+    wsdl_with_address,
+)
+
+log = logging.getLogger("eata.callback")
+CALLBACK_WSDL = ("xsd", "wsdl", "gateway-callback.wsdl")
 
 OnAnswer = Callable[[str, CustomsResponse, bytes], None]
 OnClaim = Callable[[str, Claim, bytes], None]
@@ -84,6 +100,11 @@ def callback_app(
 
     inbox = inbox or Inbox()
     app = FastAPI(title="eATA gateway callback", docs_url=None, redoc_url=None)
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from gateway.api.problems import http_handler
+
+    app.add_exception_handler(StarletteHTTPException, http_handler)  # 404/405 as problem documents
     app.state.inbox = inbox
 
     def accept(territory: str, document: bytes) -> bool:
@@ -113,34 +134,67 @@ def callback_app(
             return JSONResponse(exc.as_dict(), status_code=400)
         return JSONResponse({"received": True, "duplicate": not first})
 
+    def soap_fault(soap_ns: str, exc: Refusal) -> Response:
+        """A refusal as a SOAP fault in the caller's version; the status follows the fault's side."""
+        p = exc.problems[0]
+        client = sender_fault(p.code)
+        data = fault(
+            soap_ns,
+            CALLBACK_NS,
+            client=client,
+            code=p.code,
+            pointer=p.pointer,
+            message=f"{p.message} ({p.article})" if p.article else p.message,
+        )
+        return Response(data, status_code=fault_status(soap_ns, client), media_type=CONTENT_TYPE[soap_ns])
+
+    @app.get("/callback/{territory}/soap")
+    async def wsdl(territory: str, request: Request) -> Response:
+        """``?wsdl``: gateway-callback.wsdl, its ports' address set to this very URL (prefix included)."""
+        if "wsdl" not in request.query_params:
+            raise HTTPException(405, headers={"Allow": "POST"})  # SOAP calls are POSTed
+        try:
+            registry.get(territory)
+        except Refusal:
+            raise HTTPException(404) from None
+        url = request.url.replace(query="", fragment="")
+        if request.scope.get("state", {}).get("tls"):  # behind a trusted TLS-terminating proxy
+            url = url.replace(scheme="https")
+        data = wsdl_with_address(data_dir(CALLBACK_WSDL[0]).joinpath(*CALLBACK_WSDL[1:]), str(url))
+        return Response(data, media_type="text/xml; charset=utf-8")
+
     @app.post("/callback/{territory}/soap")
     async def soap(territory: str, request: Request) -> Response:
         body = await request.body()
         try:
             call = parse_call(body)
-        except Refusal as exc:
+        except Refusal as exc:  # malformed, hostile, not an envelope: a fault in the version it spoke
             inbox.refused.append(str(exc))
-            return JSONResponse(exc.as_dict(), status_code=400)
+            return soap_fault(version_of(body, request.headers.get("content-type")), exc)
         try:
+            if call.operation not in ("NotifyClaim", "NotifyEndorsement", "NotifyRejection"):
+                raise refuse(
+                    Code.UNKNOWN_FIELD,
+                    f"/Envelope/Body/{call.operation}",
+                    f"unknown operation {call.operation}; this endpoint offers NotifyEndorsement, "
+                    "NotifyRejection and NotifyClaim",
+                )
             document = call.binary("document")
             if call.operation == "NotifyClaim":
                 first = accept_claim(territory, document)
-            elif call.operation in ("NotifyEndorsement", "NotifyRejection"):
-                first = accept(territory, document)
             else:
-                raise refuse(Code.UNKNOWN_FIELD, "/Envelope/Body", f"unknown operation {call.operation}")
+                first = accept(territory, document)
         except Refusal as exc:
             inbox.refused.append(str(exc))
-            p = exc.problems[0]
-            data = fault(
+            return soap_fault(call.soap_ns, exc)
+        except Exception:  # ours, not the sender's: a Receiver fault, so customs send it again later
+            log.exception("callback: applying a %s from %s failed", call.operation, territory)
+            return soap_fault(
                 call.soap_ns,
-                CALLBACK_NS,
-                client=True,
-                code=p.code,
-                pointer=p.pointer,
-                message=f"{p.message} ({p.article})" if p.article else p.message,
+                refuse(
+                    Code.INTERNAL, "", "the gateway could not process this notification now; send it again"
+                ),
             )
-            return Response(data, status_code=500, media_type=CONTENT_TYPE[call.soap_ns])
         receipt = element(
             CALLBACK_NS, "NotifyReceipt", {"received": "true", "duplicate": "false" if first else "true"}
         )

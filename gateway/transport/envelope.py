@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from pathlib import Path
 
 from lxml import etree
 
@@ -21,6 +22,8 @@ SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 CONTENT_TYPE = {SOAP11: "text/xml; charset=utf-8", SOAP12: "application/soap+xml; charset=utf-8"}
 CUSTOMS_NS = "urn:eata:gateway:customs:1"
 CALLBACK_NS = "urn:eata:gateway:callback:1"
+WSDL_SOAP11 = "http://schemas.xmlsoap.org/wsdl/soap/"
+WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,38 @@ def element(ns: str, name: str, fields: dict[str, str | bytes | None]) -> etree.
         child = etree.SubElement(el, f"{{{ns}}}{key}")
         child.text = base64.b64encode(value).decode() if isinstance(value, bytes) else value
     return el
+
+
+def version_of(data: bytes, content_type: str | None) -> str:
+    """The SOAP version a caller speaks, even when its envelope cannot be read: by content type
+    (``application/soap+xml`` is 1.2, ``text/xml`` 1.1), else by the envelope namespace, else 1.1."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media == "application/soap+xml":
+        return SOAP12
+    if media == "text/xml":
+        return SOAP11
+    return SOAP12 if SOAP12.encode() in data[:4096] else SOAP11
+
+
+def sender_fault(code: int) -> bool:
+    """Whose fault a refusal is: the receiver's (ours) for internal errors (4xx) and customs-side
+    failures (5xx) only; anything about the message itself is the sender's."""
+    return code // 100 not in (4, 5) or code == Code.NOT_CONFIGURED
+
+
+def fault_status(soap_ns: str, client: bool) -> int:
+    """HTTP status of a fault: SOAP 1.2 Sender 400, Receiver 500 (SOAP 1.2 part 2, 7.5.2.2); SOAP 1.1
+    500 for both (SOAP 1.1 section 6.2, WS-I Basic Profile R1126)."""
+    return 400 if soap_ns == SOAP12 and client else 500
+
+
+def wsdl_with_address(path: Path, address: str) -> bytes:
+    """A shipped WSDL (our own file) with every port's soap:address / soap12:address set to ``address``."""
+    root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    for ns in (WSDL_SOAP11, WSDL_SOAP12):
+        for el in root.iter(f"{{{ns}}}address"):
+            el.set("location", address)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def fault(soap_ns: str, ns: str, *, client: bool, code: int, pointer: str, message: str) -> bytes:
