@@ -24,7 +24,10 @@ from gateway.model.common import (
     Text,
 )
 
-MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,22}$")]
+# LRN / functional reference: an..35 in WCO DMS (DeclarationFunctionalReferenceIDType) and NCTS
+# (messageIdentification, correlationIdentifier); CDS references use '.', '_' and '/' (HMRC samples:
+# "U.78473234RN6B", "4.1.0CDSP10284_TC02_18"). The gateway's own IDs stay 22 characters (NCTS LRN an..22).
+MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,35}$")]
 
 
 class Trader(StrictModel):

@@ -19,8 +19,14 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
 
 
+# Customs-only country codes of the EU geonomenclature that official customs code lists use beside
+# ISO 3166 (NCTS CL008 / CL199, CDS DE 5/8): XI Northern Ireland (UK customs territory under the Windsor
+# Framework, e.g. office XI000081 in HMRC's NCTS samples), XC Ceuta, XL Melilla, XK Kosovo, XS Serbia.
+CUSTOMS_ONLY_COUNTRIES = frozenset({"XI", "XC", "XL", "XK", "XS"})
+
+
 def _country(code: str) -> str:
-    if code == "EU" or pycountry.countries.get(alpha_2=code) is not None:
+    if code == "EU" or code in CUSTOMS_ONLY_COUNTRIES or pycountry.countries.get(alpha_2=code) is not None:
         return code
     raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from lxml import etree
 
-from gateway.errors import Code, Refusal, refuse
+from gateway.errors import Code, Problem, Refusal, refuse
 from gateway.messages import Declaration, Response
 from gateway.model import TransactionKind
 from gateway.model.load import problems_from_validation
 from gateway.resources import data_dir
-from gateway.translate import engine, schemas
+from gateway.translate import engine, official, schemas
 from gateway.translate.mapping import Mapping, mapping, mappings_of
 from gateway.xmlsafe import XmlLimits, parse_xml
 
@@ -105,11 +106,13 @@ def from_xml(
     ``context`` is the message this document relates to (or a function finding it from what the
     document does carry); it fills only the fields the mapping declares it cannot carry.
     """
+    root, _envelope = official.unwrap(root)  # the official schema first (md:MetaData opened)
     m = _by_root().get(root.tag)
     if m is None:
         raise refuse(Code.SCHEMA, "/", f"{root.tag} is not a message this gateway understands")
-    if m.xsd:
+    if m.xsd and not official.has_official(root.tag):
         schemas.validate(schemas.profile(m.xsd), root)
+    _refuse_what_eata_cannot_use(m, root)
     data = engine.from_xml(m, root, territory, params)
     for path, placeholder in m.placeholders.items():
         _drop_if(data, path.split("."), placeholder)
@@ -117,9 +120,18 @@ def from_xml(
         found = context(data) if callable(context) else context
         if isinstance(found, (Declaration, Response)):
             found = found.model_dump(mode="json", exclude_none=True)
+        found = _as_answer_context(m, found, data)
         for key in m.context:
             if found and key in found:
                 data[key] = _deep_merge(found[key], data.get(key))
+    if m.outcome:
+        _decide_outcome(m, root, data)
+    for path, default in m.defaults.items():  # what the dialect means when it says nothing
+        keys = path.split(".")
+        parent = _walk_dict(data, keys[:-1])
+        if isinstance(parent, dict) and parent.get(keys[-1]) is None:
+            parent[keys[-1]] = default
+    _refuse_missing(m, root, data)
     model = _MODELS[m.model]
     try:
         return model.model_validate_json(json.dumps(data))
@@ -131,6 +143,89 @@ def from_xml(
         raise
 
 
+def _xpath(m: Mapping, root: etree._Element, expr: str) -> bool:
+    """A ``refuses`` XPath (``d:`` is the mapping's child namespace): does the document match it?"""
+    names = {k: v for k, v in m.nsmap.items() if k}
+    if m.child_ns:
+        names["d"] = m.child_ns
+    found = root.xpath(expr, namespaces=names)
+    return bool(found)
+
+
+def _refuse_what_eata_cannot_use(m: Mapping, root: etree._Element) -> None:
+    """Officially valid documents that are not eATA business (e.g. a CPD carnet): refused by name."""
+    for rule in m.refuses:
+        if _xpath(m, root, rule["xpath"]):
+            raise refuse(int(rule.get("code", Code.BAD_VALUE)), rule["pointer"], rule["says"])
+
+
+def _decide_outcome(m: Mapping, root: etree._Element, data: dict[str, Any]) -> None:
+    """The national indicator decides: an endorsement stays one only for an indicator that commits."""
+    from gateway.translate.mapping import outcome_codes
+
+    where = m.outcome["xml"]
+    text = root.findtext(where)
+    entry = outcome_codes(m.outcome["codelist"]).get((text or "").strip())
+    if entry is None:
+        raise refuse(
+            Code.UNKNOWN_CODE,
+            f"{root.tag.split('}')[-1]}/{where}",
+            f"code {text!r} is not in {m.outcome['codelist']}",
+        )
+    answer = data.pop("endorsement", None) or {}
+    if entry["outcome"] == "endorsement":
+        data["endorsement"] = {
+            **answer,
+            "seals_intact": entry.get("seals_intact", answer.get("seals_intact")),
+        }
+        return
+    data["rejection"] = {
+        "office": answer.get("office"),
+        "at": answer.get("at"),
+        "code": int(entry.get("code", Code.CUSTOMS_REJECTED)),
+        "reason": f"{where.split('/')[-1]} {text}: {entry['name']}; the voucher stays open",
+    }
+
+
+def _walk_dict(data: Any, keys: list[str]) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _as_answer_context(m: Mapping, found: Any, data: dict[str, Any]) -> Any:
+    """An answer read against the *declaration* it answers: carnet, transaction and kind from it, and
+    the declaration's office for the decision the document carries (real answers name neither)."""
+    if m.model != "response" or not isinstance(found, dict) or "office" not in found:
+        return found
+    out = {k: found[k] for k in ("carnet_id", "transaction_id", "kind") if k in found}
+    for answer in ("endorsement", "rejection"):
+        if isinstance(data.get(answer), dict):
+            out[answer] = {"office": found["office"]}
+    return out
+
+
+def _fill(text: str, data: dict[str, Any]) -> str:
+    return re.sub(r"\$\{([a-z_.]+)\}", lambda g: str(_walk_dict(data, g.group(1).split("."))), text)
+
+
+def _refuse_missing(m: Mapping, root: etree._Element, data: dict[str, Any]) -> None:
+    """Each eATA fact the document (and its context) lacks, named with where the dialect carries it."""
+    problems = []
+    for rule in m.requires:
+        value: Any = data
+        for key in rule["json"].split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value in (None, "", [], {}):
+            says = _fill(rule["says"], data)
+            pointer = rule.get("pointer") or "/" + rule["json"].replace(".", "/")  # the eATA field
+            problems.append(Problem(int(rule.get("code", Code.MISSING)), pointer, says))
+            if rule.get("stop"):  # later facts would only repeat what this one already says
+                break
+    if problems:
+        raise Refusal(problems)
+
+
 def _drop_if(data: dict[str, Any], keys: list[str], value: str) -> None:
     for k in keys[:-1]:
         data = data.get(k) if isinstance(data.get(k), dict) else {}
@@ -139,9 +234,13 @@ def _drop_if(data: dict[str, Any], keys: list[str], value: str) -> None:
 
 
 def _deep_merge(base: Any, over: Any) -> Any:
-    """``over`` (what the document carried) wins; ``base`` (the context) fills the rest."""
+    """``over`` (what the document carried) wins; ``base`` (the context) fills the rest. Goods lines
+    merge by their general-list item number (a document naming an item the context lacks keeps it)."""
     if isinstance(base, dict) and isinstance(over, dict):
         return {**base, **{k: _deep_merge(base.get(k), v) for k, v in over.items()}}
+    if isinstance(base, list) and isinstance(over, list) and all(isinstance(e, dict) for e in base + over):
+        known = {e.get("item_number"): e for e in base}
+        return [_deep_merge(known.get(e.get("item_number")), e) for e in over]
     return base if over is None else over
 
 

@@ -30,6 +30,10 @@ class _Functions(functions.Functions):
 
 
 _OPTIONS = jmespath.Options(custom_functions=_Functions())
+# Constants that are positions or our defaults, not meanings: a national system may number a block
+# differently (a real IE015 may list the carnet's N955 as its third supporting document) or pack the
+# goods otherwise (typeOfPackages 1A, not our PK), so they never identify a block.
+_POSITIONS = frozenset({"sequenceNumber", "SequenceNumeric", "LineNumeric", "typeOfPackages"})
 
 
 def _walk(data: Any, keys: tuple[str, ...]) -> Any:
@@ -81,7 +85,7 @@ class _Out:
 
     def run(self, rules: tuple[Rule, ...], scope: Any, el: _Element, at: str) -> None:
         for r in rules:
-            if r.in_only:
+            if r.in_only or (r.if_param is not None and not self.params.get(r.if_param)):
                 continue
             if r.when is not None and not r.when.search(scope, options=_OPTIONS):
                 continue
@@ -208,6 +212,7 @@ class _Back:
             and c.when is None
             and not c.xml[-1].startswith("@")
             and "${index}" not in (c.value or "")
+            and c.xml[-1] not in _POSITIONS
         ]
         if not consts:
             return found

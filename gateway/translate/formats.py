@@ -68,6 +68,11 @@ def _utc_seconds_back(text: str) -> str:
     return datetime.fromisoformat(text).replace(tzinfo=None).isoformat() + "Z"
 
 
+def _date_instant_back(text: str) -> str:
+    # a date standing for an instant (NCTS IE025 releaseDate = the endorsement's time): midnight UTC
+    return f"{date.fromisoformat(text).isoformat()}T00:00:00Z"
+
+
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
@@ -84,5 +89,6 @@ FORMATS: dict[str, Format] = {
         Format("datetime_utc", _utc_seconds_out, _utc_seconds_back),
         Format("utc_date", _utc_date_out, lambda t: date.fromisoformat(t).isoformat()),
         Format("bool01", lambda v: "1" if v else "0", lambda t: t == "1"),
+        Format("date_instant", _utc_date_out, _date_instant_back),
     )
 }

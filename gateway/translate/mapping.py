@@ -11,6 +11,9 @@ back, it must be a plain dotted path so the engine can set it. Rule kinds:
   constant inside it is the entry's 1-based position
 - derived: ``{xml, count: list}`` or ``{xml, sum: list.field}`` — written out only (totals, counts)
 
+Any rule may say ``if: param``: it is written only for territories whose parameter ``param`` is set
+(e.g. the UK's carnet as a DE 2/1 previous document); it is always read back when present.
+
 ``when`` is JMESPath on the current scope, with one extra function: ``matches(path, 'regex')`` is true
 when the value matches the whole pattern (e.g. write a reference as an NCTS MRN only when it is one).
 It is checked on the way out only; on the way back a block is recognised by its constant children
@@ -22,7 +25,7 @@ Values may name territory parameters as ``${name}``; codelists come from ``mappi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,7 @@ class Rule:
     rules: tuple[Rule, ...] = ()
     out_only: bool = False  # derived values (e.g. national procedure codes from the kind)
     in_only: bool = False  # a meaning read from a code the other way writes as a constant
+    if_param: str | None = None  # written out only when this territory parameter is set (read always)
 
     @property
     def absolute(self) -> bool:
@@ -83,6 +87,14 @@ class Mapping:
     # IE025): on the way back they come from the message this one relates to, and only these may.
     context: tuple[str, ...] = ()
     placeholders: dict[str, str] = field(default_factory=dict)  # dotted path -> value meaning "absent"
+    # Inbound, after the official schema: eATA facts a document must yield (``{json, pointer, says}``,
+    # checked once the context is merged) and officially valid documents eATA refuses by name
+    # (``{xpath, pointer, says, code?}``, e.g. a CPD carnet where an ATA carnet belongs).
+    requires: tuple[dict[str, Any], ...] = ()
+    refuses: tuple[dict[str, Any], ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)  # dotted path -> value when the document is silent
+    # A national indicator deciding the eATA outcome (``{xml, codelist}``; IE025 releaseIndicator)
+    outcome: dict[str, str] = field(default_factory=dict)
 
     def params_for(self, territory: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         merged = {**self.params, **self.overrides.get(territory, {})}
@@ -90,6 +102,11 @@ class Mapping:
 
 
 def _rule(raw: dict[str, Any], where: str) -> Rule:
+    made = _bare_rule(raw, where)
+    return replace(made, if_param=str(raw["if"])) if "if" in raw else made
+
+
+def _bare_rule(raw: dict[str, Any], where: str) -> Rule:
     xml = tuple(s for s in str(raw["xml"]).split("/") if s)
     when = jmespath.compile(raw["when"]) if "when" in raw else None
     for op in ("count", "sum"):
@@ -139,6 +156,10 @@ def load_mapping(path: Path) -> Mapping:
         xsd=raw.get("xsd"),
         context=tuple(raw.get("context") or ()),
         placeholders={str(k): str(v) for k, v in (raw.get("placeholders") or {}).items()},
+        requires=tuple(raw.get("requires") or ()),
+        refuses=tuple(raw.get("refuses") or ()),
+        defaults=dict(raw.get("defaults") or {}),
+        outcome=dict(raw.get("outcome") or {}),
     )
 
 
@@ -161,6 +182,13 @@ def codelist(name: str) -> dict[str, dict[str, str]]:
     raw = load_yaml(data_dir("mappings") / "codelists" / f"{file}.yaml")
     table = raw["mappings"][section] if section else raw["mappings"]
     return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in table.items()}
+
+
+@cache
+def outcome_codes(name: str) -> dict[str, dict[str, Any]]:
+    """An outcome code list (``codes: {code: {outcome, code?, seals_intact?, name}}``)."""
+    raw = load_yaml(data_dir("mappings") / "codelists" / f"{name}.yaml")
+    return {str(k): dict(v) for k, v in raw["codes"].items()}
 
 
 def codes_for(name: str, territory: str) -> dict[str, str]:

@@ -38,4 +38,4 @@ def test_discharge_of_unknown_movement_is_refused(world: World) -> None:
     outcome = deliver(declaration_for(doc, end, "NCTS-ORPHAN"), "DE")
     # Customs cannot rebuild an arrival for a movement they never saw: refused, with the reason.
     assert not isinstance(outcome, Delivered)
-    assert outcome.code == 101 and "missing" in outcome.reason
+    assert outcome.code == 314 and "no transit movement with MRN" in outcome.reason

@@ -118,6 +118,11 @@ def declarations(draw: st.DrawFn, kinds: list[TransactionKind], territory: str |
     )
 
 
+def _midnight(moment):  # type: ignore[no-untyped-def]
+    utc = moment.astimezone(UTC)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 @st.composite
 def responses(draw: st.DrawFn, kinds: list[TransactionKind], outcome: str | None = None) -> Response:
     kind = draw(st.sampled_from(kinds))
@@ -128,7 +133,8 @@ def responses(draw: st.DrawFn, kinds: list[TransactionKind], outcome: str | None
         answer["endorsement"] = Endorsement(
             office=draw(office(country)),
             place=draw(text(70)),
-            at=draw(moments),
+            # a transit is discharged on its release date (IE025 carries the day, not the time)
+            at=_midnight(draw(moments)) if kind == TransactionKind.TRANSIT_DISCHARGE else draw(moments),
             reference=draw(st.text(st.sampled_from("ABCDEFGHIJ0123456789/-"), min_size=1, max_size=35)),
             final_date=draw(st.none() | dates),
             seals=tuple(

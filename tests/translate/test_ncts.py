@@ -122,7 +122,7 @@ def test_journey_transit_discharge_ie007_is_valid_and_carries_what_it_can() -> N
         "kind": "transit_discharge",
         "office": "DE004055",
         "movement_reference": message.movement_reference,
-        "holder": {"id": message.holder.id},
+        # the trader at destination is written from the holder's EORI, never read into the holder
     }
     # what IE007 cannot carry comes from the movement's declaration, and only that
     assert from_xml(root, "DE", context=message) == message
@@ -144,7 +144,9 @@ def test_journey_transit_discharge_endorsement_ie025_is_valid() -> None:
     carried = engine.from_xml(mapping("ncts", "ie025"), root, "DE")
     assert carried["kind"] == "transit_discharge"
     assert carried["endorsement"]["office"] == "DE004055"
-    assert carried["endorsement"]["at"] == "2026-10-07T10:04:00Z"
+    # the endorsement time is the release date (TransitOperation/releaseDate), not the preparation time
+    assert root.findtext("TransitOperation/releaseDate") == "2026-10-07"
+    assert carried["endorsement"]["at"] == "2026-10-07T00:00:00Z"
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,9 @@ def test_transit_legs_through_the_eu_translate_to_ncts_and_back(tmp_path: Path) 
     # IE007 names only its movement: without the carnet the gateway says what is missing…
     bare = run("parse", "-t", "DE", "--json", str(g))
     assert bare.returncode == 1
-    assert {p["pointer"] for p in json.loads(bare.stdout)["problems"]} >= {"/carnet_id", "/items"}
+    problems = json.loads(bare.stdout)["problems"]
+    assert [(p["code"], p["pointer"]) for p in problems] == [(314, "/carnet_id")]
+    assert "26SE7F3A9C21B04DJ5" in problems[0]["message"]  # names the movement it could not find
     # …and with it, the discharge comes back whole
     whole = run("parse", "-t", "DE", "--context", CH_JOURNEY, str(g))
     assert whole.returncode == 0, whole.stderr

@@ -1,0 +1,116 @@
+"""Inbound documents are checked against the *official* schema of their message type, never our profiles.
+
+A national system may send anything its published schema allows (optional elements we never write,
+PhaseIDs we do not send, CDS's ``md:MetaData`` envelope); refusing those as "not valid" would refuse real
+messages. So every inbound document is validated against the official XSD (vendored unmodified under
+``xsd/official``, see ``xsd/official/SOURCE.md``), compiled once per thread; only then does the mapping
+extract the facts eATA needs, and a missing fact is refused by name (see ``core.from_xml``).
+
+CDS wraps a declaration or notification in ``md:MetaData``: :func:`unwrap` validates envelope and content
+in one pass and hands back the inner ``Declaration`` / ``Response`` with the envelope's header facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.errors import Code, Problem, Refusal, refuse
+from gateway.resources import data_dir
+from gateway.translate import schemas
+
+MD_NS = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"
+METADATA = f"{{{MD_NS}}}MetaData"
+DEC_NS = "urn:wco:datamodel:WCO:DEC-DMS:2"
+RES_NS = "urn:wco:datamodel:WCO:RES-DMS:2"
+NCTS_NS = "http://ncts.dgtaxud.ec"
+
+_CDS = "official/uk-cds-wco-dms"
+_NCTS = "official/eu-ncts-p5"
+
+# root element -> (official schema relative to xsd/, its name as a refusal names it)
+OFFICIAL: dict[str, tuple[str, str]] = {
+    f"{{{DEC_NS}}}Declaration": (f"{_CDS}/declaration/WCO_DEC_2_DMS.xsd", "WCO_DEC_2_DMS.xsd (HMRC CDS)"),
+    f"{{{RES_NS}}}Response": (f"{_CDS}/notification/WCO_RES_2_DMS.xsd", "WCO_RES_2_DMS.xsd (HMRC CDS)"),
+    **{
+        f"{{{NCTS_NS}}}CC{n}C": (f"{_NCTS}/cc{n}c.xsd", f"cc{n}c.xsd (NCTS P5, CTC XSD 60.4.16)")
+        for n in ("007", "015", "025", "028", "029", "056")
+    },
+}
+# md:MetaData around a declaration / around responses: our driver schema imports HMRC's MetaData schema
+# together with the content schema, so the envelope's strict xs:any finds its declarations.
+ENVELOPES: dict[str, tuple[str, str]] = {
+    DEC_NS: (f"{_CDS}/declaration/eata-dec-envelope.xsd", "DocumentMetaData_2_DMS.xsd + WCO_DEC_2_DMS.xsd"),
+    RES_NS: (f"{_CDS}/notification/eata-res-envelope.xsd", "DocumentMetaData_2_DMS.xsd + WCO_RES_2_DMS.xsd"),
+}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The CDS ``md:MetaData`` header (DE-less: WCO data model version, type, agency, customisation)."""
+
+    version: str | None = None
+    type_name: str | None = None
+    country: str | None = None
+    agency: str | None = None
+    customization_version: str | None = None
+
+
+def path(relative: str) -> Path:
+    return data_dir("xsd") / relative
+
+
+def validate(root: etree._Element, relative: str, name: str) -> None:
+    """Raise 109 naming the official schema and each violation (XPath, line, libxml2's message)."""
+    found = schemas.problems(schemas.compiled(path(relative)), root)
+    if found:
+        raise Refusal(
+            [
+                Problem(Code.SCHEMA, p.pointer, f"not valid under the official schema {name}: {p.message}")
+                for p in found
+            ]
+        )
+
+
+def has_official(tag: str) -> bool:
+    return tag in OFFICIAL
+
+
+def check(root: etree._Element) -> None:
+    """Validate a bare (unwrapped) national document against its official schema, when we have it."""
+    known = OFFICIAL.get(root.tag)
+    if known is not None:
+        validate(root, *known)
+
+
+def unwrap(root: etree._Element) -> tuple[etree._Element, Envelope | None]:
+    """The document to map and its envelope: ``md:MetaData`` validated and opened, anything else checked.
+
+    A notification may carry several ``Response`` elements; the first is the answer read (CDS sends one
+    notification per decision).
+    """
+    if root.tag != METADATA:
+        check(root)
+        return root, None
+    inner = [c for c in root if isinstance(c.tag, str) and etree.QName(c).namespace in ENVELOPES]
+    if not inner:
+        raise refuse(
+            Code.SCHEMA, "/MetaData", "the md:MetaData envelope holds no WCO Declaration or Response to read"
+        )
+    validate(root, *ENVELOPES[etree.QName(inner[0]).namespace])
+
+    def text(local: str) -> str | None:
+        value = root.findtext(f"{{{MD_NS}}}{local}")
+        return value.strip() or None if value is not None else None
+
+    envelope = Envelope(
+        version=text("WCODataModelVersionCode"),
+        type_name=text("WCOTypeName"),
+        country=text("ResponsibleCountryCode"),
+        agency=text("ResponsibleAgencyName"),
+        customization_version=text("AgencyAssignedCustomizationVersionCode"),
+    )
+    # a detached copy: XPaths in later refusals then start at the Declaration / Response itself
+    return etree.fromstring(etree.tostring(inner[0])), envelope
