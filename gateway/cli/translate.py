@@ -104,16 +104,32 @@ def parse(
 
 
 def _context_from(doc):  # type: ignore[no-untyped-def]
-    """The transaction a lossy document speaks of: same kind, and the same movement when it names one."""
+    """The transaction a document speaks of, found by what the document carries: the message ID it
+    answers (the deterministic LRN of :func:`message_id_for`) or the movement (MRN) it names. A document
+    naming an LRN or MRN that no transaction of this carnet has gets no context (refused by the mapping,
+    314), never another transaction of the same kind."""
 
     def find(partial: dict[str, object]) -> object:
-        candidates = [
-            declaration_for(doc, i, str(partial.get("in_reply_to") or partial.get("message_id") or "CONTEXT"))
-            for i, tx in enumerate(doc.transactions)
-            if tx.kind.value == partial.get("kind")
-        ]
-        movement = partial.get("movement_reference")
-        same = [d for d in candidates if movement and d.movement_reference == movement]
-        return (same or candidates or [None])[0]
+        kind = partial.get("kind")
+        reply = partial.get("in_reply_to")
+        answer = partial.get("endorsement") or partial.get("rejection") or {}
+        movement = partial.get("movement_reference") or (
+            answer.get("reference") if isinstance(answer, dict) and kind == "transit_discharge" else None
+        )
+        candidates = []
+        for i, tx in enumerate(doc.transactions):
+            if kind and tx.kind.value != kind:
+                continue
+            lrn = message_id_for(doc.carnet.carnet_id, tx.transaction_id)
+            d = declaration_for(doc, i, lrn)
+            if reply and reply == lrn:
+                return d
+            ended = tx.endorsement.reference if tx.endorsement else None
+            if movement and movement in (d.movement_reference, ended):
+                return d
+            candidates.append(d)
+        if reply or movement:
+            return None
+        return candidates[0] if candidates else None
 
     return find

@@ -126,3 +126,17 @@ def test_transit_legs_through_the_eu_translate_to_ncts_and_back(tmp_path: Path) 
     back = json.loads(whole.stdout)
     assert back["kind"] == "transit_discharge" and back["transaction_id"] == "tx-004"
     assert back["movement_reference"] == "26SE7F3A9C21B04DJ5" and len(back["items"]) == 4
+
+
+def test_parse_context_never_attaches_a_movement_the_carnet_does_not_have(tmp_path: Path) -> None:
+    """An IE007 naming an MRN of no movement of this carnet is refused (314), not read as its discharge."""
+    arrival = run("translate", "-t", "DE", "--kind", "transit_discharge", CH_JOURNEY)
+    assert arrival.returncode == 0, arrival.stderr
+    foreign = arrival.stdout.replace(b"26SE7F3A9C21B04DJ5", b"26SE000000000000J1")
+    f = tmp_path / "ie007-foreign.xml"
+    f.write_bytes(foreign)
+    r = run("parse", "-t", "DE", "--json", "--context", CH_JOURNEY, str(f))
+    assert r.returncode == 1, r.stdout
+    problems = json.loads(r.stdout)["problems"]
+    assert [(p["code"], p["pointer"]) for p in problems] == [(314, "/carnet_id")]
+    assert "26SE000000000000J1" in problems[0]["message"]
