@@ -43,6 +43,7 @@ class Code:
     CANCELLATION = 209
     CARNET_CLOSED = 210
     NOT_CANCELLABLE = 211
+    LIMIT_REACHED = 212
     ADMISSION_OPEN_ELSEWHERE = 215  # a notice: recorded with a flag (Annex A Art. 10.2)
     ANSWER_CORRECTED = 216  # a notice: customs' answer recorded as the Convention has it
     DUPLICATE = 299
@@ -60,6 +61,7 @@ class Code:
     SEALS = 311
     DEADLINE_TOO_SHORT = 312
     WRONG_TERRITORY = 313
+    UNKNOWN_REFERENCE = 314
     INTENDED_USE = 318
     CLAIM_BARRED = 320
     CLAIM_OVER_CAP = 321
@@ -101,6 +103,7 @@ TITLES: dict[int, str] = {
     209: "cancellation refused",
     210: "carnet closed or replaced",
     211: "transaction cannot be cancelled",
+    212: "limit reached",
     215: "goods still shown under admission in another territory",
     216: "customs' answer corrected to the Convention",
     299: "duplicate message",
@@ -117,6 +120,7 @@ TITLES: dict[int, str] = {
     311: "seals missing or broken",
     312: "re-export period shorter than the annex minimum",
     313: "wrong customs territory for this transaction",
+    314: "answer matches no declaration sent",
     318: "intended use not allowed on a carnet",
     320: "claim barred",
     321: "claim above the guarantee cap",

@@ -46,7 +46,8 @@ class Options:
     endpoint: str | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
-    trust: Path | None = None
+    trust: Path | None = None  # CA certificate vouching for the endpoint's signer, or the signer's own (pinned)
+    signer: Path | None = None  # with a CA --trust: the certificate of the endpoint's signer
     scenarios_dir: Path = SCENARIOS_DIR
 
 
@@ -95,8 +96,8 @@ class SimulatorTarget:
 class EndpointTarget:
     """One real national endpoint, named by the tester; the gateway side runs as in production."""
 
-    def __init__(self, code: str, url: str, client_pem: Path | None, trust_anchor: str | None) -> None:
-        self.name, self.code, self.client_pem, self.trust_anchor = url, code, client_pem, trust_anchor
+    def __init__(self, code: str, url: str, client_pem: Path | None) -> None:
+        self.name, self.code, self.client_pem = url, code, client_pem
 
     def mark(self, code: str) -> int:
         return 0
@@ -111,8 +112,6 @@ class EndpointTarget:
         changes: dict[str, object] = {}
         if self.client_pem is not None:
             changes["tls_client_cert"] = str(self.client_pem)
-        if self.trust_anchor is not None:
-            changes["trust_anchors"] = (self.trust_anchor,)
         return adapter.with_(**changes) if changes else adapter
 
     def carnet(self, carnet_id: str, items: tuple[int, ...], valid_until: dt.date) -> None:
@@ -181,10 +180,8 @@ def endpoint(options: Options, code: str) -> Iterator[EndpointTarget]:
         for name in ("gateway.key.pem", "gateway.cert.pem", "ca.cert.pem"):
             if (source / name).is_file():
                 shutil.copy(source / name, keys / name)
-        anchor = None
         if options.trust is not None:
-            shutil.copy(options.trust, keys / "endpoint-trust.cert.pem")
-            anchor = "endpoint-trust"
+            _lay_trust(keys / "trust" / code, options.trust, options.signer)
         pem = None
         if options.client_cert is not None:  # the transports want certificate and key in one PEM
             pem = keys / "client.pem"
@@ -194,7 +191,24 @@ def endpoint(options: Options, code: str) -> Iterator[EndpointTarget]:
             pem.write_bytes(b"\n".join(parts))
         assert options.endpoint is not None
         with _env({f"EATA_ENDPOINT_{code}": options.endpoint, "EATA_KEYS_DIR": str(keys)}):
-            yield EndpointTarget(code, options.endpoint, pem, anchor)
+            yield EndpointTarget(code, options.endpoint, pem)
+
+
+def _lay_trust(folder: Path, trust: Path, signer: Path | None) -> None:
+    """The endpoint's trust as gateway.adapters.trust reads it: a CA with its signer, or a pinned leaf."""
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(trust.read_bytes())
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if is_ca and signer is None:
+        raise ValueError("--trust names a CA: name the endpoint's signing certificate with --signer too")
+    for sub, source in (("anchors", trust if is_ca else None), ("pinned", None if is_ca else trust), ("signers", signer)):
+        if source is not None:
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, folder / sub / "cert.pem")
 
 
 def plan(scenarios: list[Scenario], territories: list[str]) -> list[tuple[int, Scenario, str]]:

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+from cryptography import x509
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -39,11 +40,11 @@ from conformance.simulators.faults import Faults
 from gateway.adapters import registry
 from gateway.adapters.base import Adapter
 from gateway.adapters.delivery import signer as load_signer
-from gateway.adapters.delivery import verifier as load_verifier
 from gateway.bounded import Bounded
 from gateway.errors import Code, Refusal
 from gateway.messages import Declaration
 from gateway.messages import Response as CustomsResponse
+from gateway.signing import Signers, TrustStore, Verifier
 from gateway.transport.envelope import (
     CONTENT_TYPE,
     CUSTOMS_NS,
@@ -86,12 +87,19 @@ class Simulator:
         return self.territory_faults.get(code.upper(), self.faults)
 
 
+def gateway_verifier(keys_dir: Path, trust: tuple[str, ...] = ("ca",)) -> Verifier:
+    """What a national system accepts declarations from: the gateway's own certificate, under the CA."""
+    store = TrustStore.from_paths([keys_dir / f"{a}.cert.pem" for a in trust])
+    gateway = x509.load_pem_x509_certificate((keys_dir / "gateway.cert.pem").read_bytes())
+    return Verifier(store, signers=Signers.of("the eATA gateway", [gateway]))
+
+
 def build_systems(
     territories: Iterable[str | Adapter], keys_dir: Path, trust: tuple[str, ...] = ("ca",)
 ) -> dict[str, NationalCustoms]:
     systems: dict[str, NationalCustoms] = {}
     keys_dir = keys_dir.resolve()
-    gateway_trust = load_verifier(keys_dir, trust)
+    gateway_trust = gateway_verifier(keys_dir, trust)
     movements: dict[str, Declaration] = Bounded()  # the NCTS common domain, one for all
     carnets: dict[str, CarnetFacts] = {}  # what the eATA Core tells every customs system
     for t in territories:

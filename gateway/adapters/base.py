@@ -97,7 +97,10 @@ class Adapter:
     oauth: OAuth | None = None
     tls_client_cert: str | None = None  # PEM path (cert + key) for mTLS, when the territory wants it
     signing_key: str = "gateway"  # key name in EATA_KEYS_DIR
-    trust_anchors: tuple[str, ...] = ("ca",)  # certificate names in EATA_KEYS_DIR
+    trust_anchors: tuple[str, ...] = ("ca",)  # CA certificate names in EATA_KEYS_DIR (TEST PKI layout)
+    # certificates of those who sign for this territory's customs (default: its simulator, sim-<xx>);
+    # EATA_KEYS_DIR/trust/<XX>/ overrides both (gateway.adapters.trust)
+    signers: tuple[str, ...] = ()
     simulator_key: str = ""  # key the simulator signs with; default sim-<xx>
     offices: tuple[Office, ...] | None = None  # None: from mappings/codelists/customs-offices.yaml
     office_policy: OfficePolicy = "listed-or-any"  # "listed-or-any": any XX office when none is listed
@@ -168,6 +171,10 @@ class Adapter:
     @property
     def sim_key(self) -> str:
         return self.simulator_key or f"sim-{self.code.lower()}"
+
+    @property
+    def signer_names(self) -> tuple[str, ...]:
+        return self.signers or (self.sim_key,)
 
     def with_(self, **changes: Any) -> Adapter:
         return replace(self, **changes)

@@ -9,7 +9,7 @@
 - The document goes through the adapter's transport (SOAP or REST) with its timeouts and in-process
   retries with exponential backoff; only retryable failures are retried.
 - **Delivered(response, ack_id, message)**: customs took it. ``response`` is the signed answer when it
-  answered at once (SOAP); ``message`` is that answer verified against the territory's trust store and
+  answered at once (SOAP); ``message`` is that answer verified (signed by one of the territory's own signers, under its anchors) and
   decoded into a :class:`~gateway.messages.Response` (endorsement or rejection — a customs rejection is a
   delivered answer, not a failure). ``response is None`` means acknowledged only (REST/CDS): the decision
   arrives at the callback (:mod:`gateway.transport.callback`) or by :func:`query_status`.
@@ -36,12 +36,13 @@ from pydantic import ValidationError
 
 from gateway.adapters import registry
 from gateway.adapters.base import Adapter, keys_dir
+from gateway.adapters.trust import territory_verifier
 from gateway.codec import decode, encode
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Declaration, Response
 from gateway.model import Claim
 from gateway.model.load import problems_from_validation
-from gateway.signing import Signer, TrustStore, Verifier, load_signing_key
+from gateway.signing import Signer, Verifier, load_signing_key
 from gateway.translate.core import Context
 from gateway.transport import rest, soap
 from gateway.transport.base import Delivered, FinalFailure, Outcome, RetryableFailure, with_retries
@@ -56,9 +57,9 @@ def signer(directory: Path, name: str) -> Signer:
     return Signer(load_signing_key(directory / f"{name}.key.pem", directory / f"{name}.cert.pem"))
 
 
-@cache
-def verifier(directory: Path, anchors: tuple[str, ...]) -> Verifier:
-    return Verifier(TrustStore.from_paths([directory / f"{a}.cert.pem" for a in anchors]))
+def verifier(adapter: Adapter) -> Verifier:
+    """Answers and claims of ``adapter``'s territory: signed by one of its signers, under its anchors."""
+    return territory_verifier(adapter, keys_dir())
 
 
 def encode_for(adapter: Adapter, declaration: Declaration) -> bytes:
@@ -80,9 +81,7 @@ def read_answer(adapter: Adapter, data: bytes, context: Context = None) -> Respo
     ``context`` (the declaration answered, or what the gateway knows of it) fills what a national answer
     cannot carry, e.g. the carnet and transaction IDs of an NCTS IE025.
     """
-    message = decode(
-        data, adapter.code, verifier(keys_dir().resolve(), adapter.trust_anchors), context=context
-    )
+    message = decode(data, adapter.code, verifier(adapter), context=context)
     if not isinstance(message, Response):
         raise refuse(Code.SCHEMA, "/", "customs answered with a document that is not a response")
     return message
@@ -95,7 +94,7 @@ def read_claim(adapter: Adapter, data: bytes) -> Claim:
     from gateway.chain.message import ChainKind, read
     from gateway.codec import without_signature
 
-    verified = verifier(keys_dir().resolve(), adapter.trust_anchors).verify(data)
+    verified = verifier(adapter).verify(data)
     msg = read(without_signature(verified.signed_root))
     if msg.get("Kind") != ChainKind.CLAIM_NOTIFIED.value:
         raise refuse(Code.BAD_VALUE, "/ChainMessage/Kind", f"a claim notification, not {msg.get('Kind')}")

@@ -7,6 +7,7 @@ then the Convention's rules, and writes the carnet's document as one versioned r
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from gateway.api.destinations import DestinationPolicy
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Response, declaration_for
 from gateway.model import (
@@ -38,8 +40,8 @@ from gateway.model import (
 from gateway.relay.envelope import Envelope
 from gateway.relay.store import Store as RelayStore
 from gateway.relay.topology import OUTBOUND
+from gateway.rules import Refused, carnet_problems, check_answer, closed_problem, judge, rejected
 from gateway.rules import cancel as cancel_rule
-from gateway.rules import carnet_problems, closed_problem, judge
 from gateway.store import Conflict, Database, NotFound
 from gateway.store.db import CarnetRow, Party
 from gateway.store.secrets import check_pin, dummy_pin_hash, key_hash
@@ -81,6 +83,8 @@ class Service:
         pin_window_s: float = 900,
         pin_max_wrong: int = 5,
         pin_max_per_carnet: int = 20,
+        webhook_allow: str | None = None,
+        webhook_cap: int = 20,
     ) -> None:
         self.db = db
         # Accepted submissions go to the relay's outbox in the same transaction as the carnet's new state,
@@ -91,6 +95,11 @@ class Service:
         self.pin_window_s = pin_window_s
         self.pin_max_wrong = pin_max_wrong  # per caller
         self.pin_max_per_carnet = pin_max_per_carnet
+        # webhook destinations: public addresses, plus what the operator allows (EATA_WEBHOOK_ALLOW)
+        self.destinations = DestinationPolicy(
+            os.environ.get("EATA_WEBHOOK_ALLOW") if webhook_allow is None else webhook_allow
+        )
+        self.webhook_cap = webhook_cap  # subscriptions per party
         # told of every customs outcome: (territory, transaction kind, outcome, seconds since submission)
         self.observers: list[Callable[[str, str, str, float | None], None]] = []
 
@@ -459,26 +468,89 @@ class Service:
         return self.db.events(transaction_id=transaction_id)
 
     def apply_response(self, response: Response, territory: str) -> str:
-        """Record customs' answer (endorsement or rejection) on the carnet; returns the event kind."""
-        row = self._row(response.carnet_id)
-        i, tx = self._tx(row.doc, response.transaction_id)
-        if tx.territory != territory:
+        """Record customs' answer (endorsement or rejection) on the carnet; returns the event kind.
+
+        The answer is matched to the transaction through the submission it quotes (``in_reply_to``, the
+        message ID the gateway sent), never through IDs it merely names. It is applied once: the record of
+        it is written in the same database transaction as its effect, so an answer whose application failed
+        is applied when customs send it again, and one applied already is answered ``duplicate``.
+        """
+        for _ in range(3):  # another answer for the same carnet may win the row version; read again
+            try:
+                return self._apply(response, territory)
+            except Conflict:
+                continue
+        raise refuse(
+            Code.DUPLICATE, "/", "the carnet kept changing while this answer was applied; send it again"
+        )
+
+    def _submission_for(self, response: Response, territory: str) -> dict[str, Any]:
+        """The submission an answer replies to: the transaction's newest one, sent to ``territory``."""
+        sub = self.db.submission(message_id=response.in_reply_to)
+        if sub is None:
             raise refuse(
-                Code.NOT_AUTHORISED, "/territory", f"customs of {territory} cannot answer for {tx.territory}"
+                Code.UNKNOWN_REFERENCE,
+                "/in_reply_to",
+                f"no declaration sent by this gateway has the reference {response.in_reply_to}; "
+                "the answer was attached to no carnet",
             )
-        if tx.state in (TransactionState.COMMITTED, TransactionState.CANCELLED):
+        if sub["territory"] != territory:
+            raise refuse(
+                Code.NOT_AUTHORISED,
+                "/in_reply_to",
+                f"declaration {response.in_reply_to} went to customs of {sub['territory']}, not {territory}",
+            )
+        for field in ("carnet_id", "transaction_id"):
+            named = getattr(response, field, None)
+            if named and named != sub[field]:
+                raise refuse(
+                    Code.UNKNOWN_REFERENCE,
+                    f"/{field}",
+                    f"the answer names {field.replace('_', ' ')} {named}, but declaration "
+                    f"{response.in_reply_to} was sent for {sub[field]}",
+                )
+        latest = self.db.latest_submission(sub["transaction_id"])
+        if latest is not None and latest["message_id"] != sub["message_id"]:
+            raise refuse(
+                Code.UNKNOWN_REFERENCE,
+                "/in_reply_to",
+                f"declaration {response.in_reply_to} was superseded by {latest['message_id']}; "
+                "only the answer to the newest submission counts",
+            )
+        return sub
+
+    def _apply(self, response: Response, territory: str) -> str:
+        if self.db.answer_seen(response.message_id):
             return "duplicate"  # an answer delivered twice changes nothing
+        sub = self._submission_for(response, territory)
+        row = self._row(sub["carnet_id"])
+        i, tx = self._tx(row.doc, sub["transaction_id"])
+        if tx.state in (TransactionState.COMMITTED, TransactionState.CANCELLED):
+            return "duplicate"  # decided already (e.g. a second answer to the same declaration)
+        if tx.state != TransactionState.SUBMITTED:
+            raise refuse(
+                Code.ORDER,
+                "/in_reply_to",
+                f"transaction {tx.transaction_id} is {tx.state.value}, not awaiting an answer from customs",
+            )
         if response.endorsement is not None:
+            # Customs' answer goes through the rules (gateway/rules/answers.py): refused back to customs with
+            # code and article (the transaction stays submitted) or recorded corrected with a notice.
+            verdict = check_answer(row.doc, i, response.endorsement)
+            if isinstance(verdict, Refused):
+                raise verdict.refusal()
             new = tx.model_copy(
                 update={
                     "state": TransactionState.COMMITTED,
-                    "endorsement": response.endorsement,
+                    "endorsement": verdict.endorsement,
                     "rejection": None,
                 }
             )
-            kind, detail = "committed", response.endorsement.model_dump(mode="json")
-        else:
-            new = tx.model_copy(update={"state": TransactionState.REJECTED, "rejection": response.rejection})
+            kind, detail = "committed", verdict.endorsement.model_dump(mode="json")
+            if verdict.notices:  # for the holder and the answering customs alike
+                detail["notices"] = [n.as_dict() for n in verdict.notices]
+        else:  # the reason stays in the transaction's history (rejections), for the rejecting customs
+            new = rejected(tx, response.rejection)  # type: ignore[arg-type]
             kind, detail = "rejected", response.rejection.model_dump(mode="json")  # type: ignore[union-attr]
         doc = row.doc.model_copy(
             update={"transactions": (*row.doc.transactions[:i], new, *row.doc.transactions[i + 1 :])}
@@ -487,7 +559,18 @@ class Service:
             doc = doc.model_copy(
                 update={"carnet": doc.carnet.model_copy(update={"status": CarnetStatus.ACTIVATED})}
             )
-        self._write(row, doc, kind, detail, transaction_id=tx.transaction_id, territory=territory)
+        # Conflict (carnet changed, or the same answer applied meanwhile): apply_response reads again
+        with self.db.begin() as c:
+            self.db.save(doc, row.version, conn=c)
+            self.db.add_answer(response.message_id, territory, response.in_reply_to, kind, c)
+            self.db.add_event(
+                doc.carnet.carnet_id,
+                kind,
+                detail,
+                transaction_id=tx.transaction_id,
+                territory=territory,
+                conn=c,
+            )
         self.observe(territory, tx.kind.value, kind, response.in_reply_to)
         return kind
 
@@ -572,18 +655,35 @@ class Service:
             raise refuse(
                 Code.BAD_VALUE,
                 "/events",
-                f"choose among {', '.join(sorted(WEBHOOK_KINDS))}" + (f"; not {', '.join(unknown)}" if unknown else ""),
+                f"choose among {', '.join(sorted(WEBHOOK_KINDS))}"
+                + (f"; not {', '.join(unknown)}" if unknown else ""),
             )
-        if not url.startswith(("https://", "http://")):
-            raise refuse(Code.BAD_VALUE, "/url", "a webhook URL is http(s)://…")
-        hook_id, secret = uuid.uuid4().hex, secrets.token_hex(32)
-        self.db.add_webhook(hook_id, party.id, url, sorted(set(kinds)), secret, self.db.last_event_id())
+        self.destinations.check(url)  # a public address, or one the operator allows; checked again on delivery
+        # Standard Webhooks secret: whsec_ and 32 random bytes in base64
+        hook_id, secret = uuid.uuid4().hex, "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        added = self.db.add_webhook(
+            hook_id,
+            party.id,
+            url,
+            sorted(set(kinds)),
+            secret,
+            self.db.last_event_id(),
+            cap=self.webhook_cap,
+        )
+        if not added:
+            raise refuse(
+                Code.LIMIT_REACHED,
+                "/url",
+                f"a party may have at most {self.webhook_cap} webhook subscriptions; "
+                "delete one (DELETE /v1/webhooks/{id}) before adding another",
+            )
         return {"id": hook_id, "url": url, "events": sorted(set(kinds)), "secret": secret}
 
-    def subscriptions(self, party: Party) -> list[dict[str, Any]]:
+    def subscriptions(self, party: Party, after: str = "", limit: int = 50) -> list[dict[str, Any]]:
+        """The party's subscriptions in ID order, ``limit`` of them after the ID ``after`` (paging)."""
         return [
             {k: h[k] for k in ("id", "url", "last_event_id", "failures", "disabled")} | {"events": h["kinds"]}
-            for h in self.db.webhooks(party.id)
+            for h in self.db.webhooks(party.id, after=after, limit=limit)
         ]
 
     def unsubscribe(self, party: Party, hook_id: str) -> None:
@@ -648,7 +748,16 @@ class Service:
 
 # What a webhook may subscribe to: customs' outcomes and what the holder and the chain must act on.
 WEBHOOK_KINDS = frozenset(
-    {"committed", "rejected", "cancelled", "paper_fallback", "held", "answer_refused", "claim_notified", "claim_closed"}
+    {
+        "committed",
+        "rejected",
+        "cancelled",
+        "paper_fallback",
+        "held",
+        "answer_refused",
+        "claim_notified",
+        "claim_closed",
+    }
 )
 
 

@@ -32,7 +32,13 @@ def run(
     ] = None,
     client_cert: Annotated[Path | None, typer.Option(help="PEM client certificate for mTLS")] = None,
     client_key: Annotated[Path | None, typer.Option(help="PEM key of the client certificate")] = None,
-    trust: Annotated[Path | None, typer.Option(help="PEM certificate the national answers are signed under")] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(help="PEM: the CA vouching for the national signer, or the signer's own certificate (pinned)"),
+    ] = None,
+    signer: Annotated[
+        Path | None, typer.Option(help="PEM certificate of the national signer, when --trust names a CA")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Directory for reports and evidence")] = Path("conformance-report"),
     faults: Annotated[str, typer.Option(help="Simulator fault profile for the whole run, e.g. nonconforming")] = "",
     workers: Annotated[int, typer.Option(min=1, help="Territories played in parallel")] = 30,
@@ -58,6 +64,7 @@ def run(
         client_cert=client_cert,
         client_key=client_key,
         trust=trust,
+        signer=signer,
     )
     try:
         if faults and endpoint:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli.app import app
-from gateway.cli.output import EXIT_UNUSABLE, emit_json, err_console, report_refusal
+from gateway.cli.output import EXIT_UNUSABLE, emit_json, err_console, exit_for, read_input, report_refusal
 from gateway.errors import Code, Refusal
 from gateway.signing import Signer, TrustStore, Verifier, load_signing_key
 from gateway.xmlsafe import parse_xml, serialize
@@ -19,14 +19,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def _read(path: Path, as_json: bool) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        if as_json:
-            emit_json({"refused": True, "unusable": True, "error": f"cannot read {path}: {exc.strerror}"})
-        else:
-            err_console.print(f"cannot read {path}: {exc.strerror}")
-        raise typer.Exit(EXIT_UNUSABLE) from None
+    return read_input(path, as_json=as_json)
 
 
 def _config_problem(refusal: Refusal, as_json: bool) -> None:
@@ -60,8 +53,8 @@ def sign(
         report_refusal(refusal, as_json=as_json)
     try:
         signed = serialize(signer.apply(parse_xml(data)))
-    except Refusal as refusal:
-        report_refusal(refusal, as_json=as_json)
+    except Refusal as refusal:  # malformed, hostile or too large: 2
+        report_refusal(refusal, as_json=as_json, exit_code=exit_for(refusal))
     if as_json:
         emit_json(
             {
@@ -80,8 +73,15 @@ def sign(
 def verify(
     file: Annotated[Path, typer.Argument(help="Signed XML document.")],
     trust: Annotated[
-        Path, typer.Option("--trust", help="Directory (or PEM file) of trusted CA certificates.")
-    ],
+        list[Path],
+        typer.Option(
+            "--trust", help="Directory or PEM file of trusted CA certificates (anchors); repeatable."
+        ),
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    pin: Annotated[
+        list[Path],
+        typer.Option("--pin", help="PEM file of a signer's own certificate, trusted as it is; repeatable."),
+    ] = [],  # noqa: B006
     at: Annotated[
         str | None, typer.Option("--at", help="Check certificate validity at this ISO time instead of now.")
     ] = None,
@@ -99,14 +99,14 @@ def verify(
         raise typer.Exit(EXIT_UNUSABLE) from None
     try:
         verifier = Verifier(
-            TrustStore.from_paths(trust), expect_references=references, verification_time=when
+            TrustStore.from_paths(trust, pinned=pin), expect_references=references, verification_time=when
         )
     except Refusal as refusal:
         report_refusal(refusal, as_json=as_json, exit_code=EXIT_UNUSABLE)
     try:
         verified = verifier.verify(data)
-    except Refusal as refusal:
-        report_refusal(refusal, as_json=as_json)
+    except Refusal as refusal:  # unusable XML 2; a missing, invalid or untrusted signature 1
+        report_refusal(refusal, as_json=as_json, exit_code=exit_for(refusal))
     algorithm = verified.signature_algorithm.rsplit("#", 1)[-1]
     if as_json:
         emit_json(

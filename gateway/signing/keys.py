@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from gateway.errors import Code, refuse
+from gateway.errors import Code, Refusal, refuse
+from gateway.signing.trust import check_public_key
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -32,6 +33,10 @@ class SigningKey:
             raise refuse(
                 Code.NOT_CONFIGURED, "/", "The signing certificate does not belong to the signing key."
             )
+        try:
+            check_public_key(self.cert)
+        except Refusal as weak:  # our own key: a deployment error, not a message error
+            raise refuse(Code.NOT_CONFIGURED, "/", weak.problems[0].message) from None
 
     @property
     def certificates(self) -> list[x509.Certificate]:

@@ -26,7 +26,7 @@ from signxml.exceptions import (
 from signxml.util import X509CertChainVerifier
 
 from gateway.errors import Code, Refusal, refuse
-from gateway.signing.trust import TrustStore
+from gateway.signing.trust import STRONG_KEYS, KeyPolicy, Signers, TrustStore
 from gateway.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, hardened_parser, parse_xml
 
 __all__ = ["ALLOWED_DIGESTS", "ALLOWED_SIGNATURE_METHODS", "Verified", "Verifier"]
@@ -85,6 +85,8 @@ class _StoreChainVerifier(X509CertChainVerifier):
 
     @property
     def store(self) -> x509.verification.Store:
+        if self._trust.store is None:  # pinned leaves only: a signer not pinned has nobody to vouch for it
+            raise InvalidCertificate("the signer's certificate is not pinned and no CA anchor is configured")
         return self._trust.store
 
 
@@ -103,7 +105,8 @@ class _TrustStoreXMLVerifier(XMLVerifier):
 
 
 class Verifier:
-    """Checks enveloped/enveloping XML-DSig signatures against one trust store.
+    """Checks enveloped/enveloping XML-DSig signatures against one trust store and, given ``signers``,
+    that the signer is one who speaks for the party expected (a territory's customs, say).
 
     Thread-safe: signxml's ``XMLVerifier`` keeps per-call state, so each call makes its own.
     """
@@ -112,18 +115,22 @@ class Verifier:
         self,
         trust: TrustStore,
         *,
+        signers: Signers | None = None,
         expect_references: int = 1,
         verification_time: dt.datetime | None = None,
         location: str = ".//",
         limits: XmlLimits = DEFAULT_LIMITS,
         signature_methods: frozenset[SignatureMethod] = ALLOWED_SIGNATURE_METHODS,
         digest_algorithms: frozenset[DigestAlgorithm] = ALLOWED_DIGESTS,
+        key_policy: KeyPolicy = STRONG_KEYS,
     ) -> None:
-        """``signature_methods``/``digest_algorithms`` widen the policy only for explicit interop tests;
+        """``signature_methods``/``digest_algorithms``/``key_policy`` widen the policy only for interop tests;
         the gateway itself always runs with the defaults (SHA-256 or stronger, RSA or ECDSA)."""
         if expect_references < 1:
             raise ValueError("expect_references must be at least 1")
         self.trust = trust
+        self.signers = signers
+        self.key_policy = key_policy
         self.limits = limits
         self.config = SignatureConfiguration(
             require_x509=True,
@@ -155,6 +162,9 @@ class Verifier:
         if any(r is None for r in roots):
             raise refuse(Code.SIGNATURE_INVALID, pointer, "The signed content is not an XML element.")
         cert = _signer_certificate(results[0].signature_xml, results[0].signature_key)
+        self.key_policy.check(cert, pointer)
+        if self.signers is not None:
+            self.signers.admit(cert, pointer)
         method = results[0].signature_xml.find(f"{{{DS}}}SignedInfo/{{{DS}}}SignatureMethod")
         return Verified(
             signed_root=roots[0],  # type: ignore[arg-type]

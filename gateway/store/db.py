@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gateway.model import CarnetDocument, load_document
 from gateway.store import tables as t
@@ -122,8 +123,26 @@ class Database:
         return _party(row)
 
     # -- webhooks -------------------------------------------------------------------------------
-    def add_webhook(self, hook_id: str, party_id: str, url: str, kinds: list[str], secret: str, after: int) -> None:
+    def add_webhook(
+        self,
+        hook_id: str,
+        party_id: str,
+        url: str,
+        kinds: list[str],
+        secret: str,
+        after: int,
+        *,
+        cap: int | None = None,
+    ) -> bool:
+        """Add a subscription; False (nothing added) when the party has ``cap`` already — counted in the
+        same transaction as the insert."""
         with self.begin() as c:
+            if cap is not None:
+                have = c.execute(
+                    select(func.count()).select_from(t.webhooks).where(t.webhooks.c.party_id == party_id)
+                ).scalar_one()
+                if have >= cap:
+                    return False
             c.execute(
                 insert(t.webhooks).values(
                     id=hook_id,
@@ -136,9 +155,12 @@ class Database:
                     retry_at=0.0,
                 )
             )
+        return True
 
-    def webhooks(self, party_id: str | None = None) -> list[dict[str, Any]]:
-        q = select(t.webhooks).order_by(t.webhooks.c.id)
+    def webhooks(
+        self, party_id: str | None = None, *, after: str = "", limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        q = select(t.webhooks).where(t.webhooks.c.id > after).order_by(t.webhooks.c.id).limit(limit)
         if party_id is not None:
             q = q.where(t.webhooks.c.party_id == party_id)
         with self.engine.connect() as c:
@@ -342,6 +364,42 @@ class Database:
         with self.engine.connect() as c:
             row = c.execute(select(t.submissions).where(col == value)).first()
         return dict(row._mapping) if row else None
+
+    def latest_submission(self, transaction_id: str) -> dict[str, Any] | None:
+        """The newest submission of a transaction: the only one an answer may still reply to."""
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(t.submissions)
+                .where(t.submissions.c.transaction_id == transaction_id)
+                .order_by(t.submissions.c.at.desc())
+                .limit(1)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    # -- customs answers applied (once each, in the transaction of their effect) ----------------
+    def answer_seen(self, message_id: str, conn: Connection | None = None) -> bool:
+        query = select(t.answers.c.message_id).where(t.answers.c.message_id == message_id)
+        if conn is not None:
+            return conn.execute(query).first() is not None
+        with self.engine.connect() as c:
+            return c.execute(query).first() is not None
+
+    def add_answer(
+        self, message_id: str, territory: str, in_reply_to: str, outcome: str, conn: Connection
+    ) -> None:
+        """:class:`Conflict` when the same answer was recorded meanwhile (the caller's transaction rolls back)."""
+        try:
+            conn.execute(
+                insert(t.answers).values(
+                    message_id=message_id,
+                    territory=territory,
+                    in_reply_to=in_reply_to,
+                    outcome=outcome,
+                    at=time.time(),
+                )
+            )
+        except IntegrityError:
+            raise Conflict(f"answer {message_id} recorded meanwhile") from None
 
     # -- shares -------------------------------------------------------------------------------
     def add_share(

@@ -88,6 +88,18 @@ submissions = Table(
     Column("at", Float, nullable=False),
 )
 
+# Customs answers applied, once each: written in the same transaction as their effect, so an answer whose
+# application failed leaves no trace here and is applied when customs send it again.
+answers = Table(
+    "answers",
+    metadata,
+    Column("message_id", String(64), primary_key=True),  # the answer's own message ID
+    Column("territory", String(2), nullable=False),
+    Column("in_reply_to", String(64), nullable=False, index=True),
+    Column("outcome", String(32), nullable=False),  # committed, rejected
+    Column("at", Float, nullable=False),
+)
+
 shares = Table(
     "shares",
     metadata,

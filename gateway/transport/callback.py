@@ -5,7 +5,8 @@
 
 Each document is verified against territory XX's trust anchors and decoded from the signed content only.
 Notifications are idempotent by the answer's message ID: a repeat is acknowledged and has no further
-effect (``Inbox.effects`` counts 1). Verified answers go to ``on_answer`` (e.g. publish an eATA event);
+effect. Verified answers go to ``on_answer`` (the service applies them, once, and says ``duplicate`` for a
+repeat) before they are recorded here, so one whose application failed is applied when sent again;
 verified claims (a chain ``claim_notified`` message signed by that territory's customs) go to ``on_claim``,
 once per claim ID — the claims flow, whose refusals (barred, over the cap) answer customs as SOAP faults.
 """
@@ -42,7 +43,7 @@ from gateway.transport.envelope import (
 log = logging.getLogger("eata.callback")
 CALLBACK_WSDL = ("xsd", "wsdl", "gateway-callback.wsdl")
 
-OnAnswer = Callable[[str, CustomsResponse, bytes], None]
+OnAnswer = Callable[[str, CustomsResponse, bytes], str | None]  # the outcome; "duplicate" if seen
 OnClaim = Callable[[str, Claim, bytes], None]
 
 
@@ -109,10 +110,11 @@ def callback_app(
 
     def accept(territory: str, document: bytes) -> bool:
         answer = read_answer(registry.get(territory), document)
+        # Applied first, received after: an answer whose application failed leaves no receipt behind, so
+        # customs sending it again gets it applied (the store decides duplicates, in the effect's transaction).
+        outcome = on_answer(territory, answer, document) if on_answer is not None else None
         first = inbox.record(answer)
-        if first and on_answer is not None:
-            on_answer(territory, answer, document)
-        return first
+        return first and outcome != "duplicate"
 
     def accept_claim(territory: str, document: bytes) -> bool:
         claim = read_claim(registry.get(territory), document)

@@ -24,6 +24,7 @@ def test_endpoint_mode_plays_what_it_can_and_skips_the_rest(tmp_path: Path) -> N
                 out_dir=tmp_path / "out",
                 endpoint=f"{national.url}/customs/CH/soap",
                 trust=keys / "ca.cert.pem",
+                signer=keys / "sim-ch.cert.pem",
             )
             result = run_suite(options)
     finally:

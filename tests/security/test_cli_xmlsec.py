@@ -67,6 +67,24 @@ def test_untrusted_signer_exits_1(pki: dict, files: dict[str, Path]) -> None:
     assert json.loads(result.stdout)["problems"][0]["code"] == 122
 
 
+def test_a_self_signed_certificate_in_the_trust_dir_vouches_for_nobody(
+    pki: dict, files: dict[str, Path]
+) -> None:
+    """The attack: drop a self-signed certificate among the anchors and sign with its key."""
+    (files["trust"] / "planted.pem").write_bytes(pki["untrusted"].cert.read_bytes())
+    result = _run("verify", "--json", "--trust", files["trust"], _sign(pki, files, "untrusted"))
+    assert result.exit_code == 2  # a leaf among the anchors: the trust configuration is unusable
+    problem = json.loads(result.stdout)["problems"][0]
+    assert problem["code"] == 401 and "not a CA certificate" in problem["message"]
+
+
+def test_a_pinned_leaf_is_trusted_only_when_named_with_pin(pki: dict, files: dict[str, Path]) -> None:
+    signed = _sign(pki, files, "untrusted")
+    assert _run("verify", "--json", "--trust", files["trust"], signed).exit_code == 1
+    pinned = _run("verify", "--json", "--trust", files["trust"], "--pin", pki["untrusted"].cert, signed)
+    assert pinned.exit_code == 0, pinned.output
+
+
 def test_unreadable_file_exits_2(files: dict[str, Path], tmp_path: Path) -> None:
     result = _run("verify", "--trust", files["trust"], tmp_path / "missing.xml")
     assert result.exit_code == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
 
@@ -175,8 +175,15 @@ def test_not_yet_valid_is_refused(pki: dict) -> None:
     assert "not yet valid" in refusal.problems[0].message
 
 
+def test_self_signed_leaf_is_no_anchor(pki: dict) -> None:
+    with pytest.raises(Refusal) as info:
+        TrustStore.from_paths([pki["untrusted"].cert])
+    assert info.value.code == Code.NOT_CONFIGURED
+    assert "not a CA certificate" in info.value.problems[0].message
+
+
 def test_pinned_leaf_in_trust_store_is_trusted(pki: dict) -> None:
-    store = TrustStore.from_paths([pki["untrusted"].cert])
+    store = TrustStore.from_paths((), pinned=[pki["untrusted"].cert])
     assert Verifier(store).verify(_sign(pki, "untrusted")).signer_subject.startswith("CN=untrusted (TEST)")
 
 
@@ -309,3 +316,40 @@ def test_make_test_pki_marks_material_as_test(pki: dict) -> None:
     assert {"ca", "gateway", "sim-GB", "rsa", "ecdsa", "expired", "untrusted"} <= set(pki)
     assert all(p.key.name.endswith(".key.pem") and p.cert.name.endswith(".cert.pem") for p in pki.values())
     assert pki["gateway"].key.stat().st_mode & 0o077 == 0
+
+
+def _weak_signed(pki: dict, key: object) -> bytes:
+    """A document signed by a 1024-bit RSA (or P-192) key whose certificate the trusted CA issued."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from signxml import XMLSigner
+
+    from gateway.signing.testpki import _leaf
+
+    ca_key = ser.load_pem_private_key(pki["ca"].key.read_bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(pki["ca"].cert.read_bytes())
+    now = dt.datetime.now(dt.UTC)
+    cert = _leaf(
+        "weak (TEST)", key, ca_key, ca_cert.subject, now - dt.timedelta(days=1), now + dt.timedelta(days=9)
+    )  # type: ignore[arg-type]
+    signed = XMLSigner(
+        signature_algorithm="rsa-sha256" if isinstance(key, rsa.RSAPrivateKey) else "ecdsa-sha256"
+    )
+    root = signed.sign(parse_xml(DOC), key=key, cert=[cert])  # type: ignore[arg-type]
+    return serialize(root)
+
+
+def test_rsa_1024_signer_is_refused_even_under_a_trusted_ca(pki: dict) -> None:
+    data = _weak_signed(pki, rsa.generate_private_key(public_exponent=65537, key_size=1024))
+    refusal = _refusal(_verifier(pki), data)
+    assert refusal.code == Code.WEAK_ALGORITHM and "1024-bit RSA" in refusal.problems[0].message
+
+
+def test_weak_own_signing_key_is_refused_at_load(pki: dict) -> None:
+    from gateway.signing.testpki import _leaf
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    now = dt.datetime.now(dt.UTC)
+    cert = _leaf("weak (TEST)", key, key, x509.Name([]), now, now + dt.timedelta(days=1))
+    with pytest.raises(Refusal) as info:
+        SigningKey(key, cert)
+    assert info.value.code == Code.NOT_CONFIGURED and "1024-bit" in info.value.problems[0].message

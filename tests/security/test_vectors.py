@@ -19,6 +19,9 @@ from signxml import DigestAlgorithm, SignatureMethod
 
 from gateway.errors import Code, Refusal
 from gateway.signing import ALLOWED_DIGESTS, ALLOWED_SIGNATURE_METHODS, TrustStore, Verified, Verifier
+from gateway.signing.trust import KeyPolicy
+
+OLD_KEYS = KeyPolicy(min_rsa_bits=512, other_keys=True)
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 
@@ -35,6 +38,7 @@ LEGACY = {
     "signature_methods": ALLOWED_SIGNATURE_METHODS
     | {SignatureMethod.RSA_SHA1, SignatureMethod.ECDSA_SHA1, SignatureMethod.DSA_SHA1},
     "digest_algorithms": ALLOWED_DIGESTS | {DigestAlgorithm.SHA1},
+    "key_policy": OLD_KEYS,
 }
 
 
@@ -80,8 +84,11 @@ def _best_case(rel: str, **policy: object) -> Verified:
     certificate was valid, expecting as many references as it has. What still fails is refused on its merits."""
     data = _data(rel)
     cert = _embedded_cert(data)
-    trust = TrustStore((cert,)) if cert else TrustStore.from_paths(VECTORS / SX / "example.pem")
+    trust = (
+        TrustStore((), (cert,)) if cert else TrustStore.from_paths((), pinned=VECTORS / SX / "example.pem")
+    )
     when = cert.not_valid_before_utc + dt.timedelta(hours=1) if cert else None
+    policy.setdefault("key_policy", OLD_KEYS)  # these vectors date from 512/1024-bit RSA and DSA keys
     verifier = Verifier(trust, verification_time=when, expect_references=_reference_count(data), **policy)  # type: ignore[arg-type]
     return verifier.verify(data)
 
@@ -404,15 +411,27 @@ def _trust(anchor: str) -> TrustStore:
             "x509cert"
         ]
         return TrustStore.from_pem(
-            f"-----BEGIN CERTIFICATE-----\n{pem}\n-----END CERTIFICATE-----\n".encode()
+            pinned=[f"-----BEGIN CERTIFICATE-----\n{pem}\n-----END CERTIFICATE-----\n".encode()]
         )
-    return TrustStore.from_paths(VECTORS / anchor)
+    cert = x509.load_pem_x509_certificate((VECTORS / anchor).read_bytes())
+    ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca if _has_bc(cert) else False
+    return TrustStore((cert,) if ca else (), (cert,))  # the certificate as given, and as a CA when it is one
+
+
+def _has_bc(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("case", SHA1_VALID, ids=lambda c: c.rel.rsplit("/", 1)[-1])
 def test_sha1_vectors_refused_as_weak_by_default(case: Sha1Case) -> None:
     data = _data(case.rel)
-    refusal = _refused(Verifier(_trust(case.anchor), verification_time=case.when).verify, data)
+    refusal = _refused(
+        Verifier(_trust(case.anchor), verification_time=case.when, key_policy=OLD_KEYS).verify, data
+    )
     assert refusal.code == Code.WEAK_ALGORITHM
     assert "sha1" in refusal.problems[0].message
     verified = Verifier(_trust(case.anchor), verification_time=case.when, **LEGACY).verify(data)  # type: ignore[arg-type]
@@ -434,14 +453,14 @@ def test_sha1_signed_saml_is_refused_when_cert_dates_are_enforced() -> None:
 def test_sha256_saml_assertion_verifies_with_its_certificate() -> None:
     data = _data(f"{INTEROP}/pyXMLSecurity/SAML_assertion_sha256.xml")
     verified = Verifier(
-        _trust(f"{INTEROP}/pyXMLSecurity/test.pem"), verification_time=_utc(2009, 10, 20)
+        _trust(f"{INTEROP}/pyXMLSecurity/test.pem"), verification_time=_utc(2009, 10, 20), key_policy=OLD_KEYS
     ).verify(data)
     assert verified.signed_root.tag == "{urn:oasis:names:tc:SAML:2.0:assertion}Assertion"
     assert verified.signed_root.get("ID") == "11111"
     assert verified.signature_algorithm.endswith("rsa-sha256")
     # ...and the same file at today's date: the certificate expired in 2009.
     assert (
-        _refused(Verifier(_trust(f"{INTEROP}/pyXMLSecurity/test.pem")).verify, data).code
+        _refused(Verifier(_trust(f"{INTEROP}/pyXMLSecurity/test.pem"), key_policy=OLD_KEYS).verify, data).code
         == Code.CERT_UNTRUSTED
     )
 
@@ -451,10 +470,15 @@ def test_sha256_example_verifies_with_pinned_cert_but_its_ca_fails_path_validati
     validation (extension policy), so trusting only the CA refuses with 122 — stricter than the harness."""
     data = _data(f"{SX}/example-125.xml")
     when = _utc(2015, 6, 1)
-    verified = Verifier(_trust(f"{SX}/example.pem"), verification_time=when, expect_references=2).verify(data)
+    verified = Verifier(
+        _trust(f"{SX}/example.pem"), verification_time=when, expect_references=2, key_policy=OLD_KEYS
+    ).verify(data)
     assert [r.tag for r in verified.signed_roots] == ["data", "{http://www.w3.org/2000/09/xmldsig#}Object"]
     refusal = _refused(
-        Verifier(_trust(f"{SX}/example-ca.pem"), verification_time=when, expect_references=2).verify, data
+        Verifier(
+            _trust(f"{SX}/example-ca.pem"), verification_time=when, expect_references=2, key_policy=OLD_KEYS
+        ).verify,
+        data,
     )
     assert refusal.code == Code.CERT_UNTRUSTED
 
@@ -470,7 +494,9 @@ def test_sha256_xades_core_signatures_verify_at_signing_time(name: str) -> None:
     # The same signature at today's date: these test certificates have long expired.
     cert = _embedded_cert(data)
     assert cert is not None
-    refusal = _refused(Verifier(TrustStore((cert,)), expect_references=_reference_count(data)).verify, data)
+    refusal = _refused(
+        Verifier(TrustStore((), (cert,)), expect_references=_reference_count(data)).verify, data
+    )
     assert refusal.code == Code.CERT_UNTRUSTED
 
 
