@@ -128,6 +128,11 @@ class Transaction(StrictModel):
     remarks: Annotated[str, StringConstraints(max_length=512)] | None = None
     endorsement: Endorsement | None = None
     rejection: Rejection | None = None
+    rejections: tuple[Rejection, ...] = Field(
+        default=(),
+        description="Every rejection of this voucher, oldest first, kept through later submissions and the "
+        "commit: visible to the rejecting territory's customs",
+    )
     cancellation: Cancellation | None = None
 
     @model_validator(mode="after")
@@ -177,7 +182,8 @@ class Claim(StrictModel):
     currency: CurrencyCode
     notified_on: date
     amount: Money | None = Field(
-        default=None, description="Sum claimed; the association is liable for at most 110 % of the duties (Art. 8.2)"
+        default=None,
+        description="Sum claimed; the association is liable for at most 110 % of the duties (Art. 8.2)",
     )
     capped_at: Money | None = Field(
         default=None,
