@@ -88,6 +88,9 @@ def to_xml(
     )
     if m.xsd:
         schemas.validate(schemas.profile(m.xsd), root)
+    merged = m.params_for(territory, params)
+    if merged.get("envelope") == "cds-metadata":  # CDS: every declaration and notification in md:MetaData
+        root = official.wrap(root, merged)
     return root
 
 

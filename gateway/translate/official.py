@@ -58,6 +58,31 @@ class Envelope:
     customization_version: str | None = None
 
 
+def wrap(root: etree._Element, params: dict[str, object]) -> etree._Element:
+    """``root`` inside a CDS ``md:MetaData`` envelope, header from the territory's parameters
+    (HMRC samples: version 3.6, type DEC/RES, GB, HMRC, customisation v2.1)."""
+    md = etree.Element(METADATA, nsmap={"md": MD_NS})
+    header = (
+        ("WCODataModelVersionCode", params.get("envelope_version")),
+        ("WCOTypeName", "RES" if etree.QName(root).namespace == RES_NS else "DEC"),
+        ("ResponsibleCountryCode", params.get("envelope_country")),
+        ("ResponsibleAgencyName", params.get("envelope_agency")),
+        ("AgencyAssignedCustomizationVersionCode", params.get("envelope_customization_version")),
+    )
+    for local, value in header:
+        if value:
+            etree.SubElement(md, f"{{{MD_NS}}}{local}").text = str(value)
+    md.append(root)
+    return md
+
+
+def inner(root: etree._Element) -> etree._Element:
+    """The Declaration / Response of an enveloped document (the document itself otherwise)."""
+    if root.tag != METADATA:
+        return root
+    return next(c for c in root if isinstance(c.tag, str) and etree.QName(c).namespace in ENVELOPES)
+
+
 def path(relative: str) -> Path:
     return data_dir("xsd") / relative
 

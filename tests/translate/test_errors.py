@@ -9,6 +9,7 @@ from gateway.errors import Code, Refusal
 from gateway.messages import declaration_for
 from gateway.model import load_document
 from gateway.translate import from_xml, to_xml
+from gateway.translate.official import inner
 from tests.conftest import EXAMPLES
 
 
@@ -18,7 +19,7 @@ def importation():  # type: ignore[no-untyped-def]
 
 
 def test_schema_violation_names_the_element() -> None:
-    root = to_xml(importation(), "GB")
+    root = inner(to_xml(importation(), "GB"))  # the Declaration inside CDS's md:MetaData
     ns = "urn:wco:datamodel:WCO:DEC-DMS:2"
     office = root.find(f"{{{ns}}}DeclarationOfficeID")
     root.remove(office)
@@ -32,7 +33,7 @@ def test_schema_violation_names_the_element() -> None:
 
 
 def test_document_missing_what_the_message_needs_is_101_with_pointer() -> None:
-    root = to_xml(importation(), "GB")
+    root = inner(to_xml(importation(), "GB"))
     ns = {"d": "urn:wco:datamodel:WCO:DEC-DMS:2"}
     for info in root.xpath("d:AdditionalInformation[d:StatementTypeCode='ATT']", namespaces=ns):
         root.remove(info)

@@ -23,9 +23,18 @@ def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[b
 def test_translate_uk_importation_and_parse_it_back(tmp_path: Path) -> None:
     r = run("translate", "--territory", "GB", "--kind", "importation", GB)
     assert r.returncode == 0, r.stderr
-    root = etree.fromstring(r.stdout)
+    envelope = etree.fromstring(r.stdout)
+    md = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"  # CDS: the declaration inside md:MetaData
+    assert envelope.tag == f"{{{md}}}MetaData"
+    assert envelope.findtext(f"{{{md}}}WCOTypeName") == "DEC"
+    assert envelope.findtext(f"{{{md}}}ResponsibleAgencyName") == "HMRC"
+    root = envelope[-1]
     assert root.tag == "{urn:wco:datamodel:WCO:DEC-DMS:2}Declaration"
     ns = {"d": "urn:wco:datamodel:WCO:DEC-DMS:2"}
+    # DE 2/1: the carnet as previous document Z/955 (as HMRC's TT_EX016a carries its CPD carnet)
+    assert root.xpath(
+        "d:GoodsShipment/d:PreviousDocument[d:CategoryCode='Z'][d:TypeCode='955']/d:ID/text()", namespaces=ns
+    ) == ["NO/2026/000124"]
     assert root.findtext("d:DeclarationOfficeID", namespaces=ns) == "GB000084"
     assert (
         root.xpath("//d:AdditionalDocument[d:TypeCode='955']/d:ID/text()", namespaces=ns)[0]
