@@ -13,10 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gateway.translate import official as envelope
-
 from gateway.model import TransactionKind
 from gateway.translate import from_xml, mapping_for, to_xml
+from gateway.translate import official as envelope
 from gateway.translate.mapping import mapping, mappings_of
 from tests.conftest import SHARED
 from tests.translate.strategies import TERRITORIES, declarations, responses
