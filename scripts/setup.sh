@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the gateway needs on a fresh Debian machine: RabbitMQ (Debian's package) and the
-# Python package with its test extras. Idempotent: quick when everything is already there.
+# Installs what the gateway needs on a fresh Debian machine: RabbitMQ and PostgreSQL (Debian's packages)
+# and the Python package with its test extras. Idempotent: quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the broker, and poppler-utils to render paper vouchers to PNG/text in tests.
+# Debian packages: the broker, PostgreSQL (the tests start a private cluster with its initdb/pg_ctl), and
+# poppler-utils to render paper vouchers to PNG/text in tests.
 missing=()
 { command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ]; } || missing+=(rabbitmq-server)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

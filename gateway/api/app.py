@@ -310,13 +310,25 @@ def create_app(
     # -- webhook subscriptions -------------------------------------------------------------------
     @app.post("/v1/webhooks", status_code=201, response_model=b.Webhook, tags=["holders", "customs"])
     def subscribe(body: BodyWebhook, caller: Caller) -> b.Webhook:
-        """Push the caller's events of the chosen kinds to a URL, signed (X-EATA-Signature: sha256=HMAC
-        of the body with the secret returned here, once), in order, at least once (X-EATA-Delivery)."""
+        """Push the caller's events of the chosen kinds to a public URL, in order, at least once, with the
+        Standard Webhooks headers: ``webhook-id`` (the same on a retry), ``webhook-timestamp`` and
+        ``webhook-signature`` (``v1,`` base64 HMAC-SHA256 of ``{id}.{timestamp}.{body}`` under the secret
+        returned here, once). At most 20 subscriptions per party (409, code 212)."""
         return b.Webhook(**service.subscribe(caller, str(body.url), list(body.events)))
 
     @app.get("/v1/webhooks", tags=["holders", "customs"])
-    def subscriptions(caller: Caller) -> list[dict[str, Any]]:
-        return service.subscriptions(caller)
+    def subscriptions(
+        caller: Caller, request: Request, response: Response, after: str = "", limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The caller's subscriptions in ID order, ``limit`` (1–100) after the ID ``after``; a ``Link``
+        header with ``rel="next"`` when there may be more."""
+        if not 1 <= limit <= 100:
+            raise refuse(Code.BAD_VALUE, "/limit", "ask for 1 to 100 subscriptions at a time")
+        page = service.subscriptions(caller, after=after[:64], limit=limit)
+        if len(page) == limit:
+            nxt = request.url.include_query_params(after=page[-1]["id"], limit=limit)
+            response.headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+        return page
 
     @app.delete("/v1/webhooks/{hook_id}", status_code=204, tags=["holders", "customs"])
     def unsubscribe(hook_id: str, caller: Caller) -> Response:

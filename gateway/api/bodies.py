@@ -109,4 +109,6 @@ class Webhook(StrictModel):
     id: str
     url: str
     events: list[str]
-    secret: str = Field(description="HMAC-SHA256 key of X-EATA-Signature; shown only once")
+    secret: str = Field(
+        description="The Standard Webhooks secret (whsec_…) that webhook-signature is made with; shown only once"
+    )

@@ -658,7 +658,8 @@ class Service:
                 f"choose among {', '.join(sorted(WEBHOOK_KINDS))}"
                 + (f"; not {', '.join(unknown)}" if unknown else ""),
             )
-        self.destinations.check(url)  # a public address, or one the operator allows; checked again on delivery
+        # a public address, or one the operator allows (EATA_WEBHOOK_ALLOW); checked again at delivery
+        self.destinations.check(url)
         # Standard Webhooks secret: whsec_ and 32 random bytes in base64
         hook_id, secret = uuid.uuid4().hex, "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         added = self.db.add_webhook(

@@ -3,9 +3,11 @@ least once, only what that party may see; a failing receiver gets the event agai
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
+from standardwebhooks import Webhook
 
 from gateway.api.app import create_app
 from gateway.api.service import Service
@@ -46,7 +49,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("EATA_WEBHOOK_ALLOW", "127.0.0.1/32")  # the receiver is local in these tests
     sink = FastAPI()
     receiver = Receiver("")
 
@@ -70,7 +74,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         receiver.url = sink_server.url + "/hook"
         dispatcher = WebhookDispatcher(service)
         yield World(server.url, db, keys, receiver, dispatcher)
-        dispatcher.client.close()
+        dispatcher.stop()
 
 
 def subscribe(world: World, who: str, events: list[str]) -> dict:
@@ -91,9 +95,16 @@ def test_committed_events_are_pushed_signed_and_only_the_partys_own(world: World
     assert (
         event["kind"] == "committed" and event["carnet_id"] == CID and event["detail"]["reference"] == "26CH1"
     )
-    expected = "sha256=" + hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
-    assert headers["x-eata-signature"] == expected
-    assert headers["x-eata-event"] == "committed" and headers["x-eata-delivery"] == str(event["id"])
+    # Standard Webhooks: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"> under the whsec_ secret
+    assert hook["secret"].startswith("whsec_")
+    key = base64.b64decode(hook["secret"].removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert headers["webhook-signature"] == expected
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 300
+    assert Webhook(hook["secret"]).verify(body, headers)["id"] == event["id"]  # as a receiver checks it
+    assert headers["x-eata-event"] == "committed" and str(event["id"]) in headers["webhook-id"]
+    assert "x-eata-signature" not in headers
     assert world.dispatcher.round() == 0  # nothing twice
     with world.client("holder2") as other:
         assert other.get("/v1/webhooks").json() == []  # subscriptions are private too
