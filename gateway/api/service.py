@@ -226,7 +226,9 @@ class Service:
                 f"the replacement must say it replaces {carnet_id}",
                 "Annex A Art. 14",
             )
-        old = self._set_carnet(row, "replaced", status=CarnetStatus.REPLACED)
+        old = self._set_carnet(
+            row, "replaced", status=CarnetStatus.REPLACED, replaced_by=successor.carnet_id
+        )  # Annex A Art. 14.1: the old carnet is discharged to its successor for the goods carried over
         new = CarnetDocument(
             carnet=successor.model_copy(update={"status": CarnetStatus.ISSUED}), predecessor=old
         )

@@ -2,7 +2,8 @@
 
 Preferred: the re-exportation endorsement from the claiming territory (Art. 10.1). Otherwise a later
 importation or re-importation endorsed in another territory (Art. 10.2), where customs may charge a
-regularisation fee (Art. 11).
+regularisation fee (Art. 11). For goods carried over to a replacement carnet, the replacement itself: the
+customs accepting it discharge the old carnet (Art. 14.1).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ K = TransactionKind
 class Evidence:
     item: int
     transaction_id: str
-    kind: TransactionKind
+    kind: TransactionKind | str  # "replacement" for Art. 14.1
     office: str
     reference: str
     article: str
@@ -63,8 +64,27 @@ def assemble_proof(doc: CarnetDocument, claim: Claim) -> Proof:
                 found = Evidence(
                     item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.2"
                 )  # type: ignore[union-attr]
+        if found is None and imported:
+            found = _replacement(doc, item, claimed)
         if found:
             evidence.append(found)
         else:
             missing.append(item)
     return Proof(claim.claim_id, tuple(evidence), not missing, tuple(missing))
+
+
+def _replacement(doc: CarnetDocument, item: int, claimed: str) -> Evidence | None:
+    """Art. 14.1: the item was carried over from the claiming territory to the replacement carnet."""
+    from gateway.errors import Refusal
+    from gateway.rules import Where, judge
+
+    successor = doc.carnet.replaced_by
+    if successor is None:
+        return None
+    try:
+        pos = judge(doc).positions.get(item)
+    except Refusal:
+        return None
+    if pos is None or pos.where != Where.REPLACED or pos.territory != claimed:
+        return None
+    return Evidence(item, successor, "replacement", pos.country or "", successor, "Annex A Art. 14.1")

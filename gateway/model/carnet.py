@@ -123,6 +123,11 @@ class Carnet(StrictModel):
     signature: Signature | None = None
     amendments: tuple[Amendment, ...] = ()
     replaces: CarnetId | None = Field(default=None, description="Carnet this one replaces (Annex A Art. 14)")
+    replaced_by: CarnetId | None = Field(
+        default=None,
+        description="The replacement carnet: accepting it, customs discharge this one for the goods it carries "
+        "over (Annex A Art. 14.1)",
+    )
 
     @model_validator(mode="after")
     def _unique_item_numbers(self) -> Carnet:

@@ -66,7 +66,14 @@ class Ledger:
         return customs_territory(self.carnet.issuing_country)
 
     def all_home(self) -> bool:
-        return all(p.where in (Where.HOME, Where.CLOSED) for p in self.positions.values())
+        return all(p.where in (Where.HOME, Where.CLOSED, Where.REPLACED) for p in self.positions.values())
+
+    def discharge_to(self, successor: str) -> None:
+        """Annex A Art. 14.1: customs accepting the replacement carnet discharge this one; every item still
+        abroad (admitted, in transit, or out under no admission) moves to the successor, where it stays."""
+        for n, p in self.positions.items():
+            if p.where not in (Where.HOME, Where.CLOSED):
+                self.positions[n] = replace(p, where=Where.REPLACED, successor=successor)
 
     def open_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if p.open]
@@ -403,6 +410,8 @@ class Ledger:
                 return f"in transit through {pos.territory}"
             case Where.CLOSED:
                 return f"closed ({pos.closed_by})"
+            case Where.REPLACED:
+                return f"carried over to the replacement carnet {pos.successor}"
 
     # -- carry-over for a replacement carnet (Annex A Art. 14) ---------------------------------
     def carried_over(self, successor: Carnet) -> Ledger:
@@ -423,7 +432,7 @@ class Ledger:
         return new
 
 
-def replay(doc: CarnetDocument, office_known: OfficeCheck | None = None) -> Ledger:
+def replay(doc: CarnetDocument, office_known: OfficeCheck | None = None, *, discharge: bool = True) -> Ledger:
     """Replay a document's committed transactions; raise :class:`Refusal` naming every problem found.
 
     Carnet problems are all reported; replay stops at the first refused transaction because later ones
@@ -448,6 +457,8 @@ def replay(doc: CarnetDocument, office_known: OfficeCheck | None = None) -> Ledg
             problems.extend([closed] if closed else ledger.check(tx, at))
     if problems:
         raise Refusal(problems)
+    if discharge and doc.carnet.status == CarnetStatus.REPLACED and doc.carnet.replaced_by:
+        ledger.discharge_to(doc.carnet.replaced_by)
     return ledger
 
 
@@ -473,7 +484,7 @@ def _start(doc: CarnetDocument, office_known: OfficeCheck | None, problems: list
         )
         return None
     try:
-        return replay(old, office_known).carried_over(doc.carnet)
+        return replay(old, office_known, discharge=False).carried_over(doc.carnet)
     except Refusal as r:
         problems.extend(replace(p, pointer="/predecessor" + p.pointer) for p in r.problems)
         return None

@@ -13,7 +13,8 @@ class Where(StrEnum):
     EXPORTED = "exported"  # outside the issuing territory, not under any admission
     ADMITTED = "admitted"  # under temporary admission in a foreign customs territory
     IN_TRANSIT = "in_transit"  # under a transit (blue voucher) not yet discharged
-    CLOSED = "closed"  # home use, destruction, abandonment, or discharged by replacement
+    CLOSED = "closed"  # home use, destruction, abandonment
+    REPLACED = "replaced"  # carried over to the replacement carnet, which discharges this one (Art. 14.1)
 
 
 @dataclass(frozen=True, slots=True)

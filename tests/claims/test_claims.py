@@ -175,3 +175,30 @@ def test_claims_due_flags_an_undischarged_transit_past_its_final_date(tmp_path) 
     [row] = json.loads(r.stdout)
     assert row["claim_id"] is None and row["flag"] == 206 and row["territory"] == "SE"
     assert row["due"] == "2026-10-12" and "Annex A Art. 8.1" in row["next_step"]
+
+
+def test_a_claim_on_a_replaced_carnet_is_answered_with_the_replacement() -> None:
+    from gateway.rules import judge
+
+    d = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
+    d["transactions"] = d["transactions"][:5]  # admitted in CH when the replacement was issued
+    d["carnet"].update(status="replaced", replaced_by="NO/2027/000900")
+    old = load_document(json.dumps(d))
+    judge(old)
+    proof = assemble_proof(old, claim())
+    assert proof.complete
+    assert {(e.kind, e.reference, e.article) for e in proof.evidence} == {
+        ("replacement", "NO/2027/000900", "Annex A Art. 14.1")
+    }
+
+
+def test_art_10_2_proof_comes_from_a_document_validate_accepts() -> None:
+    from gateway.rules import judge
+
+    d = json.loads((EXAMPLES / "journey-no-eu-ch.json").read_text())
+    reexport = d["transactions"].pop(5)  # no re-export voucher from CH ...
+    d["transactions"][5]["date"] = reexport["date"]  # ... the re-importation in Norway is endorsed
+    doc_ = load_document(json.dumps(d))
+    assert {n.code for n in judge(doc_).notices} == {Code.ADMISSION_OPEN_ELSEWHERE}
+    proof = assemble_proof(doc_, claim())
+    assert proof.complete and {e.article for e in proof.evidence} == {"Annex A Art. 10.2"}

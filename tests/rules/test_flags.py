@@ -99,3 +99,21 @@ def test_admission_past_its_re_export_date_is_flagged() -> None:
     ledger = replay(d)
     assert ledger.overdue(date(2027, 8, 31)) == []
     assert [f.code for f in ledger.overdue(date(2027, 9, 1))] == [Code.DEADLINE_PASSED]
+
+
+def test_replacement_discharges_the_old_carnet_to_its_successor() -> None:
+    """Annex A Art. 14.1: customs accepting the replacement discharge the old carnet for what it carries."""
+    d = doc(
+        tx(1, *ACT),
+        tx(2, *EXP),
+        tx(3, "importation", "CH001000", "2026-10-02"),
+        tx(4, "re_exportation", "CH001000", "2026-10-05", "4"),
+        status="replaced",
+        replaced_by="NO/2027/000900",
+    )
+    ledger = replay(d)
+    assert ledger.positions[1].where == Where.REPLACED
+    assert ledger.positions[1].successor == "NO/2027/000900" and ledger.positions[1].territory == "CH"
+    # out of CH but not yet home: the successor carries it too (its re-importation is made on it)
+    assert ledger.positions[4].where == Where.REPLACED and ledger.positions[4].territory is None
+    assert not ledger.open_positions() and ledger.all_home()
