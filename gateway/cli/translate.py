@@ -11,7 +11,7 @@ import typer
 
 from gateway.cli.app import app
 from gateway.cli.carnet import read_document
-from gateway.cli.output import EXIT_UNUSABLE, emit_json, report_refusal
+from gateway.cli.output import EXIT_UNUSABLE, emit_json, exit_for, read_input, report_refusal
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import declaration_for
 from gateway.model import TransactionKind
@@ -87,19 +87,12 @@ def parse(
     as_json: JsonOpt = False,
 ) -> None:
     """Read a national XML document into eATA JSON (a declaration or a response)."""
+    data = read_input(file, as_json=as_json)
+    found = _context_from(read_document(context, as_json)) if context else None
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        report_refusal(
-            refuse(Code.UNREADABLE, str(file), f"cannot read the file: {exc.strerror}"),
-            as_json=as_json,
-            exit_code=EXIT_UNUSABLE,
-        )
-    try:
-        found = _context_from(read_document(context, as_json)) if context else None
         message = from_bytes(data, territory.upper(), context=found)
-    except Refusal as r:
-        report_refusal(r, as_json=as_json)
+    except Refusal as r:  # malformed, hostile or too large: 2; not a valid customs document: 1
+        report_refusal(r, as_json=as_json, exit_code=exit_for(r))
     emit_json(message.model_dump(mode="json", exclude_none=True))
 
 

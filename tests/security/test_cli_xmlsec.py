@@ -99,11 +99,11 @@ def test_empty_trust_dir_exits_2(pki: dict, files: dict[str, Path], tmp_path: Pa
     assert json.loads(result.stdout)["problems"][0]["code"] == 401
 
 
-def test_sign_hostile_input_exits_1(pki: dict, tmp_path: Path) -> None:
+def test_sign_hostile_input_exits_2(pki: dict, tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xml"
     bomb.write_bytes(b'<!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>')
     result = _run("sign", "--json", "--key", pki["gateway"].key, "--cert", pki["gateway"].cert, bomb)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # unusable input, not a refusal by the rules
     assert json.loads(result.stdout)["problems"][0]["code"] == 110
 
 

@@ -92,11 +92,12 @@ def test_parse_refuses_hostile_and_foreign_xml(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xml"
     bomb.write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xx">]><a>&x;</a>')
     r = run("parse", "-t", "GB", str(bomb), "--json")
-    assert r.returncode == 1
+    assert r.returncode == 2  # hostile: unusable input
     assert json.loads(r.stdout)["problems"][0]["code"] == 110
     other = tmp_path / "other.xml"
     other.write_text("<note><to>you</to></note>")
     r = run("parse", "-t", "GB", str(other), "--json")
+    assert r.returncode == 1  # readable XML, refused: not a customs document of GB
     assert json.loads(r.stdout)["problems"][0]["code"] == 109
 
 
