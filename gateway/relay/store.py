@@ -28,9 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -39,6 +37,7 @@ from sqlalchemy import (
 )
 
 from gateway.relay.envelope import Envelope
+from gateway.store.engine import make_engine
 from gateway.store.migrate import migrate
 
 metadata = MetaData()
@@ -109,7 +108,7 @@ class Store:
 
     def __init__(self, url: str = "sqlite:///eata-relay.db", *, engine: Engine | None = None) -> None:
         self.url = url if engine is None else engine.url.render_as_string(hide_password=True)
-        self.engine = engine or _make_engine(url)
+        self.engine = engine or make_engine(url)
         self._write_lock = threading.Lock()
         # raw fast path only on an engine we configured (WAL, autocommit driver); a shared engine (the API's)
         # keeps its own transaction handling
@@ -353,27 +352,3 @@ _SQL_RECORD = (
     "ON CONFLICT (message_id) DO UPDATE SET outcome = excluded.outcome, code = excluded.code, "
     "event = excluded.event, generation = excluded.generation, at = excluded.at"
 )
-
-
-def _make_engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(
-        url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=16, max_overflow=16
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own is deferred)
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a committed row survives a process crash (our fault model); FULL would add power loss.
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=60000")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN" if conn.info.get("eata_read") else "BEGIN IMMEDIATE")
-
-    return engine
