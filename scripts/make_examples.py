@@ -273,6 +273,51 @@ def main() -> None:
     broken("unknown-field", 102, ch, lambda d: d["carnet"].update(colour="green"))
     broken("bad-office-reference", 104, ch, lambda d: _move_office(txs(d)[1], "NO-SVIN"))
     broken("unknown-office", 304, ch, lambda d: _move_office(txs(d)[5], "CH999999"))
+    # issue 14: recorded with a flag, replacement, intended use as data
+    write("journey-art-10-2.json", _art_10_2(ch))
+    write("journey-late-transit.json", _late_transit(ch))
+    write("carnet-replaced.json", _replaced(ch))
+    film = copy.deepcopy(ch)
+    film["carnet"]["use"] = {
+        "category": "B2.cinematographic",
+        "activities": ["professional_use"],
+        "description": "Filming a documentary in the Bernese Oberland",
+    }
+    write("journey-intended-use.json", film)
+    broken(
+        "intended-use-processing",
+        318,
+        film,
+        lambda d: d["carnet"]["use"].update(activities=["professional_use", "processing"]),
+    )
+
+
+def _art_10_2(ch: dict[str, Any]) -> dict[str, Any]:
+    """Imported into Switzerland, then into the UK with no Swiss re-export voucher: recorded with a flag;
+    the British importation is the Swiss customs' proof of re-exportation (Annex A Art. 10.2)."""
+    d = copy.deepcopy(ch)
+    d["transactions"] = [
+        *d["transactions"][:5],
+        tx(6, "importation", "GB000084", "2026-10-21", "1-4", "London Heathrow", endorsement={"final_date": "2027-08-31"}),
+        tx(7, "re_exportation", "GB000084", "2026-10-28", "1-4", "London Heathrow"),
+        tx(8, "re_importation", "NO01018C", "2026-10-28", "1-4", "Oslo Gardermoen", not_processed_abroad=True),
+    ]
+    return d
+
+
+def _late_transit(ch: dict[str, Any]) -> dict[str, Any]:
+    """The transit through the EU is discharged a day after its final date: recorded, flagged 206."""
+    d = copy.deepcopy(ch)
+    d["transactions"][2]["transit"]["final_date"] = "2026-10-06"
+    return d
+
+
+def _replaced(ch: dict[str, Any]) -> dict[str, Any]:
+    """Admitted in Switzerland, then replaced (Annex A Art. 14): the ledger shows the goods carried over."""
+    d = copy.deepcopy(ch)
+    d["carnet"].update(status="replaced", replaced_by="NO/2027/000900")
+    d["transactions"] = d["transactions"][:5]
+    return d
 
 
 def _late_b1_reexport(d: dict[str, Any]) -> None:

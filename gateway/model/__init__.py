@@ -1,15 +1,18 @@
 """The eATA JSON model, version ``eata/v1`` (pydantic v2, strict, unknown fields refused)."""
 
 from gateway.model.carnet import (
+    Activity,
     Amendment,
     Carnet,
     CarnetStatus,
     Change,
     GoodsItem,
+    IntendedUse,
     Measure,
     Representative,
     Signature,
     Totals,
+    UseCategory,
 )
 from gateway.model.common import SCHEMA_VERSION, Address, Annex, Association, Identifier, Party, TransportMode
 from gateway.model.document import CarnetDocument
@@ -31,6 +34,7 @@ from gateway.model.transaction import (
 __all__ = [
     "SCHEMA_VERSION",
     "VOUCHER_COLOUR",
+    "Activity",
     "Address",
     "Amendment",
     "Annex",
@@ -45,6 +49,7 @@ __all__ = [
     "Endorsement",
     "GoodsItem",
     "Identifier",
+    "IntendedUse",
     "Measure",
     "Party",
     "Rejection",
@@ -57,6 +62,7 @@ __all__ = [
     "Transit",
     "TransportMode",
     "Travel",
+    "UseCategory",
     "load_document",
     "problems_from_validation",
 ]

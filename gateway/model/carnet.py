@@ -101,6 +101,50 @@ class Amendment(StrictModel):
     changes: tuple[Change, ...] = Field(min_length=1)
 
 
+class UseCategory(StrEnum):
+    """The annex category a carnet is issued under (box C); the part before the dot is the annex."""
+
+    B1_DISPLAY = "B1.display"  # goods displayed or demonstrated at an event (Annex B1 Art. 2.1a)
+    B1_EVENT_USE = "B1.event_use"  # goods used to display foreign products at an event (Art. 2.1b)
+    B1_MEETING = "B1.meeting"  # equipment for meetings, conferences, congresses (Art. 2.1c)
+    B2_PRESS = "B2.press"  # press, sound or television broadcasting equipment (Annex B2 Appendix I)
+    B2_CINEMA = "B2.cinematographic"  # cinematographic equipment (Appendix II)
+    B2_OTHER = "B2.other"  # other professional equipment (Appendix III)
+    B2_SERVICING = "B2.servicing"  # to install, test, maintain or repair machines (Appendix III.1)
+    B2_SPARE_PARTS = "B2.spare_parts"  # parts to repair professional equipment admitted (Annex B2 Art. 2.2)
+    B3_SAMPLES = "B3.samples"
+    B5_SCIENTIFIC = "B5.scientific"
+    B5_EDUCATIONAL = "B5.educational"
+    B6_PERSONAL = "B6.personal_effects"
+    B6_SPORTS = "B6.sports"
+    B7_PUBLICITY = "B7.tourist_publicity"
+    B9_HUMANITARIAN = "B9.humanitarian"
+
+    @property
+    def annex(self) -> str:
+        return self.value.split(".", 1)[0]
+
+
+class Activity(StrEnum):
+    """What the goods will be used for, or what will be done to them, abroad."""
+
+    DISPLAY = "display"
+    DEMONSTRATION = "demonstration"
+    PROFESSIONAL_USE = "professional_use"
+    SERVICING = "servicing"  # installing, testing, maintaining machines with the goods
+    REPAIR = "repair"
+    PROCESSING = "processing"
+    MANUFACTURE = "manufacture"
+
+
+class IntendedUse(StrictModel):
+    """Box C as data: the annex category the carnet is issued under, what the goods are for, and words."""
+
+    category: UseCategory
+    activities: tuple[Activity, ...] = ()
+    description: Text | None = None
+
+
 class Carnet(StrictModel):
     carnet_id: CarnetId
     status: CarnetStatus
@@ -112,6 +156,9 @@ class Carnet(StrictModel):
     holder: Party
     representatives: tuple[Representative, ...] = ()
     intended_use: Text
+    use: IntendedUse | None = Field(
+        default=None, description="Box C structured: annex category and activities (Annex A Art. 2.4)"
+    )
     annex: Annex
     issue_date: date
     valid_until: date = Field(description="Inclusive (box c)")

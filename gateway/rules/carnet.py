@@ -5,16 +5,60 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gateway.errors import Code, Problem, pointer
-from gateway.model import Carnet, CarnetStatus
+from gateway.model import Activity, Carnet, CarnetStatus, UseCategory
 from gateway.rules.dates import add_years
 from gateway.territories import EU, EU_MEMBERS
 
 AMENDMENT_WINDOW = timedelta(days=30)  # eATA practice: amendments within 30 days of issue
 
 
+# Annex A Art. 2.4: goods for processing or repair do not travel on a carnet; what a category still allows
+NOT_ON_A_CARNET = frozenset({Activity.PROCESSING, Activity.REPAIR, Activity.MANUFACTURE})
+CATEGORY_ALLOWS: dict[UseCategory, tuple[frozenset[Activity], str]] = {
+    # the parts are for repairing the professional equipment under temporary admission
+    UseCategory.B2_SPARE_PARTS: (frozenset({Activity.REPAIR}), "Annex B2 Art. 2.2"),
+    # equipment to repair other machines: the goods themselves are not repaired
+    UseCategory.B2_SERVICING: (frozenset({Activity.REPAIR}), "Annex B2 Appendix III"),
+    # products incidentally obtained from demonstrating machines at the event
+    UseCategory.B1_DISPLAY: (frozenset({Activity.MANUFACTURE}), "Annex B1 Art. 7"),
+}
+
+
+def use_problems(carnet: Carnet) -> list[Problem]:
+    """Box C as data: the category must belong to the carnet's annex, and processing, repair or manufacture
+    is refused at issue (Annex A Art. 2.4) unless the category allows it."""
+    use = carnet.use
+    if use is None:
+        return []
+    out = []
+    if use.category.annex != carnet.annex.value:
+        out.append(
+            Problem(
+                Code.INTENDED_USE,
+                "/carnet/use/category",
+                f"{use.category.value} goods are not covered by Annex {carnet.annex.value}, "
+                "under which the carnet is issued",
+                "Annex A Appendix I",
+            )
+        )
+    allowed = CATEGORY_ALLOWS.get(use.category, (frozenset(), ""))[0]
+    for n, activity in enumerate(use.activities):
+        if activity in NOT_ON_A_CARNET and activity not in allowed:
+            out.append(
+                Problem(
+                    Code.INTENDED_USE,
+                    pointer("carnet", "use", "activities", n),
+                    f"goods for {activity.value} cannot travel on a carnet ({use.category.value} does not "
+                    "allow it)",
+                    "Annex A Art. 2.4",
+                )
+            )
+    return out
+
+
 def carnet_problems(carnet: Carnet) -> list[Problem]:
     """Every problem with the carnet's own content; empty when it is sound."""
-    out: list[Problem] = []
+    out: list[Problem] = use_problems(carnet)
     at = "/carnet"
     if carnet.valid_until < carnet.issue_date:
         out.append(Problem(Code.ORDER, f"{at}/valid_until", "the carnet expires before it was issued"))
