@@ -68,7 +68,7 @@ def send_cmd(
         str | None, typer.Option("--from", help="Sending party (default: the carnet's issuing association)")
     ] = None,
     replacement: Annotated[
-        str | None, typer.Option(help="carnet_replaced: the replacement carnet's number (Annex A Art. 13)")
+        str | None, typer.Option(help="carnet_replaced: the replacement carnet's number (Annex A Art. 14)")
     ] = None,
     amqp: Amqp = None,
     store: StoreUrl = None,
