@@ -26,6 +26,7 @@ from signxml.exceptions import (
 from signxml.util import X509CertChainVerifier
 
 from gateway.errors import Code, Refusal, refuse
+from gateway.signing.enveloped import PathCache, profile_of, signed_content, verify_signature_value
 from gateway.signing.trust import STRONG_KEYS, KeyPolicy, Signers, TrustStore
 from gateway.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, hardened_parser, parse_xml
 
@@ -132,6 +133,9 @@ class Verifier:
         self.signers = signers
         self.key_policy = key_policy
         self.limits = limits
+        # our own profile (one whole-document reference) is checked directly; anything else by signxml
+        self._profile_allowed = expect_references == 1 and location == ".//"
+        self._paths = PathCache()
         self.config = SignatureConfiguration(
             require_x509=True,
             location=location,
@@ -148,6 +152,12 @@ class Verifier:
             raise refuse(Code.SIGNATURE_MISSING, element_path(root), "The document carries no XML signature.")
         _check_algorithms(root, self.config.signature_methods, self.config.digest_algorithms)
         pointer = element_path(signatures[0])
+        profile = profile_of(root) if self._profile_allowed else None
+        if profile is not None:  # the gateway's own shape: checked without signxml's serialize/parse rounds
+            cert = self._signer_of(profile.certificates, profile.ders, pointer)
+            verify_signature_value(profile, cert)
+            content = signed_content(root, profile)
+            return self._admitted(content, (content,), cert, profile.method, pointer)
         pinned = self._pinned_signer(signatures[0])
         try:
             result = _TrustStoreXMLVerifier(self.trust).verify(
@@ -162,17 +172,53 @@ class Verifier:
         if any(r is None for r in roots):
             raise refuse(Code.SIGNATURE_INVALID, pointer, "The signed content is not an XML element.")
         cert = _signer_certificate(results[0].signature_xml, results[0].signature_key)
+        method = results[0].signature_xml.find(f"{{{DS}}}SignedInfo/{{{DS}}}SignatureMethod")
+        algorithm = method.get("Algorithm", "") if method is not None else ""
+        return self._admitted(roots[0], roots, cert, algorithm, pointer)  # type: ignore[arg-type]
+
+    def _admitted(
+        self,
+        root: etree._Element,
+        roots: tuple[etree._Element, ...],
+        cert: x509.Certificate,
+        algorithm: str,
+        pointer: str,
+    ) -> Verified:
         self.key_policy.check(cert, pointer)
         if self.signers is not None:
             self.signers.admit(cert, pointer)
-        method = results[0].signature_xml.find(f"{{{DS}}}SignedInfo/{{{DS}}}SignatureMethod")
         return Verified(
-            signed_root=roots[0],  # type: ignore[arg-type]
+            signed_root=root,
             signer_subject=cert.subject.rfc4514_string(),
             signer_certificate=cert,
-            signature_algorithm=method.get("Algorithm", "") if method is not None else "",
-            signed_roots=roots,  # type: ignore[arg-type]
+            signature_algorithm=algorithm,
+            signed_roots=roots,
         )
+
+    def _signer_of(
+        self, certs: tuple[x509.Certificate, ...], ders: tuple[bytes, ...], pointer: str
+    ) -> x509.Certificate:
+        """The signer's certificate, pinned or on a validated path to an anchor (paths cached per set)."""
+        leaf = certs[0]
+        pinned = self.trust.pinned(ders[0])
+        if pinned is not None:
+            return pinned
+        when = self.config.verification_time or dt.datetime.now(dt.UTC)
+        chain = self._paths.get(ders, when)
+        if chain is None:
+            if when < leaf.not_valid_before_utc:
+                raise _map_exception(InvalidCertificate("the certificate is not yet valid"), pointer)
+            if when > leaf.not_valid_after_utc:
+                raise _map_exception(InvalidCertificate("the certificate has expired"), pointer)
+            checker = _StoreChainVerifier(
+                self.trust, verification_time=when, ee_policy=_EE_POLICY, ca_policy=_CA_POLICY
+            )
+            try:
+                chain = tuple(checker.verifier.verify(leaf=leaf, intermediates=list(certs[1:])).chain)
+            except (x509.verification.VerificationError, InvalidCertificate) as exc:
+                raise _map_exception(InvalidCertificate(exc), pointer) from None
+            self._paths.put(ders, chain)
+        return chain[0]
 
     def _pinned_signer(self, signature: etree._Element) -> x509.Certificate | None:
         """A signer certificate that is itself in the trust store is used as given (no chain building)."""
