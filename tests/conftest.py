@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.relay.node import RabbitNode, rabbit_available
+from tests.pg import PgCluster, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -79,3 +80,41 @@ def rabbit() -> Iterator[RabbitNode]:
     finally:
         node.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+def need_postgres() -> None:
+    """Skip without Debian's postgresql binaries, except on CI where the postgres tests must run."""
+    if pg_bindir() is None:
+        reason = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; apt install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " and CI is set: postgres tests must run")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgCluster]:
+    """One private PostgreSQL cluster for the session (own port, data and socket dirs), stopped at the end.
+    A cluster that cannot start fails the test, locally and in CI: only missing binaries skip."""
+    need_postgres()
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PgCluster) -> Iterator[str]:
+    """A fresh database (a copy of the template, schema at head) for one test, dropped afterwards."""
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database of one test, on each backend in turn: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gateway.db'}"
+    return str(request.getfixturevalue("pg_url"))

@@ -1,4 +1,5 @@
-"""A real gateway over real HTTP on loopback, with its own SQLite file, and parties of every role."""
+"""A real gateway over real HTTP on loopback, with its own database (SQLite, then PostgreSQL), and parties of
+every role."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -54,8 +54,8 @@ def draft_carnet(carnet_id: str = "NO/2026/000123") -> dict:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+def gateway(db_url: str) -> Iterator[Gateway]:
+    db = Database(db_url)  # each test twice: on a SQLite file and on a fresh PostgreSQL database
     service = Service(db, share_secret="test-secret")
     keys = {}
     for who, role, territory in [

@@ -1,5 +1,5 @@
-"""Fixtures for chain tests: the session broker (``rabbit``, tests/conftest.py), a TEST PKI, a fresh SQLite
-file and empty party queues per test."""
+"""Fixtures for chain tests: the session broker (``rabbit``, tests/conftest.py), a TEST PKI, a fresh database
+(SQLite, then PostgreSQL) and empty party queues per test."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def keyring(keys_dir: Path) -> KeyRing:
 
 
 @pytest.fixture
-def relay(rabbit: RabbitNode, tmp_path: Path, keyring: KeyRing) -> Iterator[ChainRelay]:
-    r = ChainRelay(rabbit.url, f"sqlite:///{tmp_path}/chain.db", keyring)
+def relay(rabbit: RabbitNode, db_url: str, keyring: KeyRing) -> Iterator[ChainRelay]:
+    r = ChainRelay(rabbit.url, db_url, keyring)  # a SQLite file, then a fresh PostgreSQL database
     r.declare(PARTIES)
     purge(rabbit.url, [q for p in PARTIES for q in (chain_queue(p), chain_dead_queue(p))])
     yield r

@@ -1,10 +1,9 @@
-"""Fixtures for relay tests: a fresh store and territory per test (the broker is the session's, tests/conftest.py)."""
+"""Fixtures for relay tests: a fresh store (SQLite, then PostgreSQL) and territory per test (the broker is the session's, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from gateway.relay.store import Store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path}/relay.db")
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)  # each test on a SQLite file, then on a fresh PostgreSQL database
     yield s
     s.dispose()
 

@@ -168,13 +168,13 @@ def test_later_messages_of_a_carnet_wait_for_one_in_retry(
 
 
 def test_a_second_worker_stands_by_and_takes_over_in_order(
-    rabbit: RabbitNode, tmp_path, territory: str  # type: ignore[no-untyped-def]
+    rabbit: RabbitNode, db_url: str, territory: str
 ) -> None:
-    """Two workers on one territory, each with its own connection to one store file (as two processes
-    would): one is active, the other stands by (single active consumer) and takes over when the first
-    stops mid-stream. Every message once, each carnet's messages in publish order, retries included."""
-    url = f"sqlite:///{tmp_path}/shared.db"
-    stores = [Store(url), Store(url)]
+    """Two workers on one territory, each with its own engine on one store (as two processes would; a
+    SQLite file, then PostgreSQL): one is active, the other stands by (single active consumer) and takes
+    over when the first stops mid-stream. Every message once, each carnet's messages in publish order,
+    retries included."""
+    stores = [Store(db_url), Store(db_url)]
     order: dict[str, list[int]] = {}
     delivered: Counter[str] = Counter()
     by_worker: Counter[int] = Counter()
