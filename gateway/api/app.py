@@ -14,6 +14,7 @@ from gateway import __version__
 from gateway.api import bodies as b
 from gateway.api import problems
 from gateway.api.clientcert import ClientCertPolicy, read_forwarded
+from gateway.api.docs import install_docs
 from gateway.api.hygiene import HttpPolicy, Hygiene
 from gateway.api.jsonbody import install_openapi, json_body
 from gateway.api.metrics import Metrics
@@ -43,7 +44,10 @@ def create_app(
         description="Interoperability gateway for electronic ATA carnets: issuing associations, holders, "
         "representatives, customs, the guarantee chain and operators. Every caller sends its API key in "
         "`X-API-Key`. Errors are problem documents with eTIR-style codes and JSON pointers.",
+        docs_url=None,  # served from packaged assets below: nothing loaded from the internet
+        redoc_url=None,
     )
+    install_docs(app)
     metrics = Metrics()
     app.state.metrics = metrics
     service.observers.append(metrics.answered)
