@@ -361,6 +361,17 @@ def create_app(
     def customs_events(caller: Caller) -> list[dict[str, Any]]:
         return service.customs_transactions(caller)
 
+    @app.get("/v1/customs/transactions", tags=["customs"])
+    def customs_history(caller: Caller, carnet_id: str | None = None) -> list[dict[str, Any]]:
+        """The vouchers declared to the caller's territory (optionally of one carnet), each with the
+        rejections its own customs gave, oldest first, kept through later submissions and the commit."""
+        return service.customs_history(caller, carnet_id=carnet_id)
+
+    @app.get("/v1/customs/transactions/{carnet_id:path}/{transaction_id}", tags=["customs"])
+    def customs_transaction(carnet_id: str, transaction_id: str, caller: Caller) -> dict[str, Any]:
+        """One voucher declared to the caller's territory, with its rejection history; 404 otherwise."""
+        return service.customs_history(caller, carnet_id=carnet_id, transaction_id=transaction_id)[0]
+
     if callback is not None:  # gateway-callback.wsdl (SOAP) and CDS-like REST pushes from customs
         app.mount("/customs", callback)
 

@@ -699,6 +699,62 @@ class Service:
             raise _denied("list customs transactions")
         return self.db.events(territory=party.territory)
 
+    def customs_history(
+        self, party: Party, carnet_id: str | None = None, transaction_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The vouchers declared to customs of ``party``'s territory, each with its rejection history.
+
+        A rejection does not use up the voucher, and its reason is visible to customs of the territory that
+        rejected (eATA practice): it stays in the transaction's ``rejections`` through later submissions and
+        the commit, so the next officer sees why the last one refused. Customs see only what was declared to
+        them (a transaction of their territory that reached them: submitted, answered or fallen back to
+        paper), only their own territory's rejections, and only the voucher's metadata — never the rest of
+        the carnet, other territories' vouchers, or the holder's cancellation code."""
+        if party.role != CUSTOMS or not party.territory:
+            raise _denied("read customs transactions")
+        seen: dict[tuple[str, str], None] = {}
+        after = 0
+        while True:
+            page = (
+                self.db.events(transaction_id=transaction_id, territory=party.territory, after=after)
+                if transaction_id
+                else self.db.events(territory=party.territory, after=after)
+            )
+            for e in page:
+                if e["transaction_id"] and e["kind"] != "prepared" and carnet_id in (None, e["carnet_id"]):
+                    seen.setdefault((e["carnet_id"], e["transaction_id"]), None)
+            if len(page) < 500:
+                break
+            after = page[-1]["id"]
+        docs: dict[str, CarnetDocument | None] = {}
+        out = []
+        for cid, tid in seen:
+            if cid not in docs:
+                try:
+                    docs[cid] = self.db.carnet(cid).doc
+                except NotFound:
+                    docs[cid] = None
+            doc = docs[cid]
+            tx = next((t for t in doc.transactions if t.transaction_id == tid), None) if doc else None
+            if tx is None or tx.territory != party.territory:
+                continue
+            out.append(
+                {
+                    "carnet_id": cid,
+                    **tx.model_dump(
+                        mode="json",
+                        include={"transaction_id", "kind", "territory", "office", "date", "items"},
+                    ),
+                    "state": tx.state.value,
+                    "rejections": [
+                        r.model_dump(mode="json") for r in tx.rejections if r.office[:2] == party.territory
+                    ],
+                }
+            )
+        if transaction_id and not out:
+            raise refuse(Code.CARNET_NOT_FOUND, "/transaction_id", f"no transaction {transaction_id}")
+        return out
+
     # -- sharing with representatives -------------------------------------------------------------
     def share(
         self, party: Party, carnet_id: str, travel_id: str, transactions: list[str], ttl_s: int
