@@ -1,45 +1,43 @@
-"""The 30 eATA territories and the customs territories they form (the EU is one; DOMAIN.md)."""
+"""The customs territories eATA territories form: the EU is one (its members from a code list), every other
+territory is its own. Which territories exist is the set of adapter files (``gateway.adapters.registry``)."""
 
 from __future__ import annotations
 
-EU_MEMBERS: frozenset[str] = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
-NON_EU_EATA: frozenset[str] = frozenset({"CH", "GB", "NO"})
-EATA_COUNTRIES: frozenset[str] = EU_MEMBERS | NON_EU_EATA
+from functools import cache
+
+from gateway.resources import data_dir
+from gateway.yamlio import load_yaml
+
 EU = "EU"
 
 
+@cache
+def _unions() -> dict[str, frozenset[str]]:
+    raw = load_yaml(data_dir("mappings") / "codelists" / "customs-unions.yaml")
+    return {name: frozenset(members) for name, members in raw.items()}
+
+
+EU_MEMBERS: frozenset[str] = _unions()[EU]
+
+
+def eata_countries() -> frozenset[str]:
+    """Every territory with an adapter file."""
+    from gateway.adapters import registry  # the adapters are data; loaded once, on first use
+
+    return frozenset(registry.codes())
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    # EATA_COUNTRIES and NON_EU_EATA follow the adapter files, so they are computed on first use
+    if name == "EATA_COUNTRIES":
+        return eata_countries()
+    if name == "NON_EU_EATA":
+        return eata_countries() - EU_MEMBERS
+    raise AttributeError(name)
+
+
 def customs_territory(country: str) -> str:
-    """The customs territory a country belongs to: ``EU`` for the 27 member states, else the country."""
+    """The customs territory a country belongs to: ``EU`` for the member states, else the country."""
     return EU if country in EU_MEMBERS else country
 
 

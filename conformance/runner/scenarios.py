@@ -205,7 +205,7 @@ def load_scenario(path: Path) -> Scenario:
     elif isinstance(applies, list) and applies:
         bad = [c for c in applies if c not in EATA_COUNTRIES]
         if bad:
-            raise ScenarioError(path, "applies_to", f"{bad[0]!r} is not one of the 30 eATA territories")
+            raise ScenarioError(path, "applies_to", f"{bad[0]!r} is not an eATA territory (no adapter file)")
         applies_to = tuple(applies)
     else:
         raise ScenarioError(path, "applies_to", "must be all, eu, non-eu, transit or a list of territory codes")

@@ -1,4 +1,4 @@
-"""``territories``: the 30 eATA territories as their adapters configure them."""
+"""``territories``: the eATA territories as their adapter files configure them."""
 
 from __future__ import annotations
 

@@ -14,10 +14,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.territories import EATA_COUNTRIES, EU_MEMBERS
+from gateway.territories import EU_MEMBERS, eata_countries
 from gateway.yamlio import load_yaml
 
-_GROUPS = {"EATA30": EATA_COUNTRIES, "EU27": EU_MEMBERS}
+
+def _group(name: str) -> frozenset[str]:
+    """``EATA``: every territory with an adapter; ``EU``: the Union's member states."""
+    groups = {"EATA": eata_countries, "EU": lambda: EU_MEMBERS}
+    if name not in groups:
+        raise ValueError(f"unknown territory group {name!r}: EATA, EU or a list of codes")
+    return groups[name]()
 
 
 class PaperStatus(StrEnum):
@@ -67,7 +73,7 @@ class Decision:
 
 def _rule(raw: dict[str, Any]) -> Rule:
     terr = raw["territories"]
-    members = _GROUPS[terr] if isinstance(terr, str) else frozenset(terr)
+    members = _group(terr) if isinstance(terr, str) else frozenset(terr)
     if not all(isinstance(t, str) and len(t) == 2 for t in members):
         raise ValueError(
             f"rule {raw['id']}: territories must be quoted 2-letter codes (YAML reads NO as false)"

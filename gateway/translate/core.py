@@ -44,11 +44,47 @@ def _dialects() -> tuple[str, ...]:
     return tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "codelists"))
 
 
+@cache
+def _unambiguous(dialect: str) -> tuple[str, ...]:
+    """The dialect's mappings, refused at load when two claim the same message (model, kind and outcome)
+    or the same root element: first-match by file name would silently shadow one of them."""
+    names = mappings_of(dialect)
+    seen: dict[tuple[str, str, str], str] = {}
+    roots: dict[tuple[str, str], str] = {}
+    problems: list[Problem] = []
+    for name in names:
+        m = mapping(dialect, name)
+        for outcome in m.params.get("outcomes") or ("endorsement", "rejection", None):
+            for kind in m.kinds:
+                other = seen.setdefault((m.model, kind, str(outcome)), name)
+                if other != name:
+                    problems.append(
+                        Problem(
+                            Code.NOT_CONFIGURED,
+                            f"mappings/{dialect}/{name}.yaml",
+                            f"{name}.yaml and {other}.yaml both map the {m.model} for {kind}"
+                            + (f" ({outcome})" if outcome else ""),
+                        )
+                    )
+        other = roots.setdefault((m.model, m.root), name)
+        if other != name:
+            problems.append(
+                Problem(
+                    Code.NOT_CONFIGURED,
+                    f"mappings/{dialect}/{name}.yaml",
+                    f"{name}.yaml and {other}.yaml both read the root element {m.root}",
+                )
+            )
+    if problems:
+        raise Refusal(list(dict.fromkeys(problems)))
+    return tuple(names)
+
+
 def mapping_for(message: Message, dialect: str | None = None) -> Mapping:
     model = "declaration" if isinstance(message, Declaration) else "response"
     dialect = dialect or dialect_for(message.kind)
     outcome = _outcome(message)
-    for name in mappings_of(dialect):
+    for name in _unambiguous(dialect):
         m = mapping(dialect, name)
         outcomes = m.params.get("outcomes")
         if (
@@ -69,7 +105,7 @@ def mapping_for(message: Message, dialect: str | None = None) -> Mapping:
 def _by_root() -> dict[str, Mapping]:
     found: dict[str, Mapping] = {}
     for dialect in _dialects():
-        for name in mappings_of(dialect):
+        for name in _unambiguous(dialect):
             m = mapping(dialect, name)
             found.setdefault(m.root, m)
     return found
@@ -129,6 +165,7 @@ def from_xml(
                 data[key] = _deep_merge(found[key], data.get(key))
     if m.outcome:
         _decide_outcome(m, root, data)
+    _national_code(data)
     for path, default in m.defaults.items():  # what the dialect means when it says nothing
         keys = path.split(".")
         parent = _walk_dict(data, keys[:-1])
@@ -190,6 +227,24 @@ def _decide_outcome(m: Mapping, root: etree._Element, data: dict[str, Any]) -> N
     }
 
 
+def _national_code(data: dict[str, Any]) -> None:
+    """A rejection's code as read: an eATA code (100-599) stays one; a national code (a real CDS DMSREJ
+    says e.g. ``CDS12056``) becomes 510 (rejected by customs), the national code kept in the reason."""
+    r = data.get("rejection")
+    if not isinstance(r, dict) or not isinstance(r.get("code"), str):
+        return
+    text = r["code"].strip()
+    if text.isdigit() and 100 <= int(text) <= 599:
+        r["code"] = int(text)
+        r["reason"] = r.get("reason") or f"rejected by customs with code {text}"
+        return
+    r["code"] = int(Code.CUSTOMS_REJECTED)
+    said = r.get("reason")
+    r["reason"] = (
+        f"national code {text}: {said}" if said else f"rejected by customs with national code {text}"
+    )
+
+
 def _walk_dict(data: Any, keys: list[str]) -> Any:
     for key in keys:
         data = data.get(key) if isinstance(data, dict) else None
@@ -202,6 +257,8 @@ def _as_answer_context(m: Mapping, found: Any, data: dict[str, Any]) -> Any:
     if m.model != "response" or not isinstance(found, dict) or "office" not in found:
         return found
     out = {k: found[k] for k in ("carnet_id", "transaction_id", "kind") if k in found}
+    if "message_id" in found:  # the LRN answered, for answers that name only the movement (IE025)
+        out["in_reply_to"] = found["message_id"]
     for answer in ("endorsement", "rejection"):
         if isinstance(data.get(answer), dict):
             out[answer] = {"office": found["office"]}
