@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
+from gateway.adapters.base import keys_dir
 from gateway.api.app import create_app
 from gateway.api.background import OutboxDrainer, ResultConsumer
 from gateway.api.clientcert import ClientCertPolicy
@@ -16,6 +18,7 @@ from gateway.api.results import Inbox, handle_safely
 from gateway.api.service import Service
 from gateway.api.settings import Settings
 from gateway.api.webhooks import WebhookDispatcher
+from gateway.console import ConsoleConfig
 from gateway.model import CarnetDocument, Claim
 from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
@@ -60,6 +63,11 @@ class Runtime:
             )
             if settings.client_cert_header
             else None,
+            console=ConsoleConfig(
+                amqp_url=settings.amqp_url,
+                keys_dir=keys_dir(),
+                secret=hashlib.sha256(b"eata-console|" + settings.share_secret.encode()).hexdigest(),
+            ),
             callback=callback_app(
                 on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer),
                 on_claim=lambda territory, claim, _doc: self.service.claim_received(

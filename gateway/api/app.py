@@ -20,6 +20,8 @@ from gateway.api.jsonbody import install_openapi, json_body
 from gateway.api.metrics import Metrics
 from gateway.api.service import PreconditionFailed, PreconditionRequired, Service, TooManyAttempts
 from gateway.api.settings import Settings
+from gateway.console import ConsoleConfig, console_app
+from gateway.console.certs import ExpiryCollector
 from gateway.errors import Code, refuse
 from gateway.messages import declaration_for
 from gateway.model import Amendment, CarnetDocument, Endorsement, Transaction, Travel, load_document
@@ -37,6 +39,7 @@ def create_app(
     callback: FastAPI | None = None,
     client_certs: ClientCertPolicy | None = None,
     http_policy: HttpPolicy | None = None,
+    console: ConsoleConfig | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="eATA gateway",
@@ -51,6 +54,7 @@ def create_app(
     metrics = Metrics()
     app.state.metrics = metrics
     service.observers.append(metrics.answered)
+    metrics.registry.register(ExpiryCollector(console.keys_dir if console else None))
     problems.install(app)  # refusals, validation, 404/405 and anything unforeseen as problem documents
     # outermost: body limits while reading, security headers, bounded correlation IDs, the log line
     app.add_middleware(Hygiene, policy=http_policy or HttpPolicy.from_settings(Settings()))
@@ -374,6 +378,7 @@ def create_app(
 
     if callback is not None:  # gateway-callback.wsdl (SOAP) and CDS-like REST pushes from customs
         app.mount("/customs", callback)
+    app.mount("/console", console_app(service, console))  # the operator console (gateway/console)
 
     # -- integration testers ------------------------------------------------------------------------
     @app.post(

@@ -136,7 +136,17 @@ def status_cmd(
         raise _unusable(f"cannot reach the broker: {exc!r}") from exc
     backlog = Store(_store(store)).outbox_counts()
     if as_json:
-        emit_json({"queues": rows, "store": backlog})
+        emit_json(
+            {
+                "queues": rows,
+                "store": backlog,
+                "certificates": [
+                    {"subject": c.subject, "territory": c.territory, "role": c.role, "path": c.path}
+                    | {"not_after": c.not_after.isoformat(), "days_left": c.days_left, "level": c.level}
+                    for c in certs
+                ],
+            }
+        )
         return
     table = Table(title="Relay queues")
     for col in ("territory", "role", "queue", "messages", "consumers"):
@@ -174,6 +184,10 @@ def dlq_list(territory: Territory, limit: int = 50, amqp: Amqp = None, as_json: 
 
 @dlq_app.command("show")
 def dlq_show(territory: Territory, message_id: str, amqp: Amqp = None, as_json: AsJson = False) -> None:
+    from gateway.adapters.base import keys_dir
+    from gateway.console.certs import WARN_DAYS, inventory
+
+    certs = inventory(keys_dir())
     """One dead letter with its headers and body."""
     letter = dlq_ops.show(_amqp(amqp), territory, message_id)
     if letter is None:
@@ -194,6 +208,14 @@ def dlq_replay(
     amqp: Amqp = None,
     as_json: AsJson = False,
 ) -> None:
+    due = [c for c in certs if c.level != "ok"]
+    for c in sorted(due, key=lambda c: c.days_left):
+        when = f"expired {-c.days_left} days ago" if c.days_left < 0 else f"expires in {c.days_left} days"
+        console.print(
+            f"[red]certificate {c.level}[/red]: {c.subject} ({c.role} {c.territory or 'all'}) {when}"
+        )
+    if certs and not due:
+        console.print(f"certificates: {len(certs)}, none expiring within {WARN_DAYS} days")
     """Send dead letters back to the work queue (attempts reset)."""
     moved = dlq_ops.replay(_amqp(amqp), territory, set(message_id) if message_id else None)
     emit_json({"replayed": moved}) if as_json else console.print(f"replayed {moved}")
