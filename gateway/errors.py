@@ -46,6 +46,7 @@ class Code:
     LIMIT_REACHED = 212
     ADMISSION_OPEN_ELSEWHERE = 215  # a notice: recorded with a flag (Annex A Art. 10.2)
     ANSWER_CORRECTED = 216  # a notice: customs' answer recorded as the Convention has it
+    TRANSIT_OPEN_ELSEWHERE = 217  # a notice: imported elsewhere while in transit (Annex A Art. 10.2)
     DUPLICATE = 299
     # 3xx functional
     CARNET_NOT_FOUND = 301
@@ -106,6 +107,7 @@ TITLES: dict[int, str] = {
     212: "limit reached",
     215: "goods still shown under admission in another territory",
     216: "customs' answer corrected to the Convention",
+    217: "goods still shown in transit through another territory",
     299: "duplicate message",
     301: "carnet not found",
     302: "item not on the general list",

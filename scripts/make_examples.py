@@ -276,6 +276,7 @@ def main() -> None:
     # issue 14: recorded with a flag, replacement, intended use as data
     write("journey-art-10-2.json", _art_10_2(ch))
     write("journey-late-transit.json", _late_transit(ch))
+    write("journey-transit-imported-elsewhere.json", _transit_imported_elsewhere(ch))
     write("carnet-replaced.json", _replaced(ch))
     film = copy.deepcopy(ch)
     film["carnet"]["use"] = {
@@ -309,6 +310,14 @@ def _late_transit(ch: dict[str, Any]) -> dict[str, Any]:
     """The transit through the EU is discharged a day after its final date: recorded, flagged 206."""
     d = copy.deepcopy(ch)
     d["transactions"][2]["transit"]["final_date"] = "2026-10-06"
+    return d
+
+
+def _transit_imported_elsewhere(ch: dict[str, Any]) -> dict[str, Any]:
+    """The transit through the EU is never discharged, yet the goods are imported into Switzerland: recorded
+    with a flag (217); the Swiss importation proves the goods left the EU (Annex A Art. 10.2)."""
+    d = copy.deepcopy(ch)
+    d["transactions"] = [t for t in d["transactions"] if t["kind"] != "transit_discharge"]
     return d
 
 

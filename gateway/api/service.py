@@ -40,7 +40,7 @@ from gateway.model import (
 from gateway.relay.envelope import Envelope
 from gateway.relay.store import Store as RelayStore
 from gateway.relay.topology import OUTBOUND
-from gateway.rules import Refused, carnet_problems, check_answer, closed_problem, judge, rejected
+from gateway.rules import Refused, carnet_problems, check_answer, closed_problem, committed, judge, rejected
 from gateway.rules import cancel as cancel_rule
 from gateway.store import Conflict, Database, NotFound
 from gateway.store.db import CarnetRow, Party
@@ -580,13 +580,19 @@ class Service:
     def claim_received(
         self, territory: str, claim: Claim, forward: Callable[[Claim], bool] | None = None
     ) -> None:
-        """A verified claim from customs of ``territory``: relayed along the chain (``forward``, which
-        refuses barred or over-cap claims, Annex A Art. 8) and shown on the carnet to its parties."""
+        """A verified claim from customs of ``territory``: relayed along the chain (``forward``) and shown on
+        the carnet to its parties. A barred claim is refused (Annex A Art. 8.4); one above 110 % of the
+        duties is accepted with the liability capped at 110 % and the cap recorded (Art. 8.2), never refused:
+        the event shows the cap and its notice beside the sum claimed."""
+        from gateway.claims.deadlines import cap_claim
+
         self._row(claim.carnet_id)  # 301 for a carnet this gateway does not know
         relayed = forward(claim) if forward is not None else False
-        self.db.add_event(
-            claim.carnet_id, "claim_notified", _claim_detail(claim, relayed), territory=territory
-        )
+        capped, notice = cap_claim(claim)
+        detail = _claim_detail(capped, relayed)
+        if notice is not None:
+            detail |= {"capped_at": str(capped.capped_at), "notices": [notice.as_dict()]}
+        self.db.add_event(claim.carnet_id, "claim_notified", detail, territory=territory)
 
     def cancel(
         self, party: Party, carnet_id: str, transaction_id: str, code: str, reason: str
@@ -607,7 +613,13 @@ class Service:
     def reconcile(
         self, party: Party, carnet_id: str, transaction_id: str, endorsement: Endorsement
     ) -> Transaction:
-        """Record the endorsement stamped on a paper voucher (paper fallback), so the ledger stays whole."""
+        """Record the endorsement stamped on a paper voucher (paper fallback), so the ledger stays whole.
+
+        It goes through the rules exactly as an electronic answer does (:func:`~gateway.rules.check_answer`,
+        the same per-rule choice): a stamp breaking a rule customs alone can put right is refused back with
+        code and article and nothing is stored; one the Convention settles (a re-export date past the
+        carnet's validity or below the annex minimum) is recorded corrected, with the notice in the event
+        for holder and customs; Art. 10.2 and late-transit stamps are recorded with their flags."""
         if party.role != CUSTOMS:  # only customs of the voucher's territory stamp it
             raise _denied("record paper endorsements")
         row = self._row(carnet_id)
@@ -622,22 +634,17 @@ class Service:
                 "/office",
                 f"the voucher was stamped at {endorsement.office}, not {tx.office}",
             )
-        done = tx.model_copy(
-            update={"state": TransactionState.COMMITTED, "endorsement": endorsement, "rejection": None}
-        )
-        doc = row.doc.model_copy(
-            update={"transactions": (*row.doc.transactions[:i], done, *row.doc.transactions[i + 1 :])}
-        )
-        judge(doc)  # the paper endorsement must fit the carnet's history like any other
+        verdict = check_answer(row.doc, i, endorsement)
+        if isinstance(verdict, Refused):
+            raise verdict.refusal()
+        doc = committed(row.doc, i, verdict.endorsement)  # the rejection history stays on the voucher
+        detail = verdict.endorsement.model_dump(mode="json")
+        if verdict.notices:
+            detail["notices"] = [n.as_dict() for n in verdict.notices]
         self._write(
-            row,
-            doc,
-            "paper_reconciled",
-            endorsement.model_dump(mode="json"),
-            transaction_id=transaction_id,
-            territory=tx.territory,
+            row, doc, "paper_reconciled", detail, transaction_id=transaction_id, territory=tx.territory
         )
-        return done
+        return doc.transactions[i]
 
     def events_for(self, party: Party, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         """What ``party`` may see: customs their territory's events, auditors all, operators the metadata

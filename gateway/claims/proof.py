@@ -2,7 +2,9 @@
 
 Preferred: the re-exportation endorsement from the claiming territory (Art. 10.1). Otherwise a later
 importation or re-importation endorsed in another territory (Art. 10.2), where customs may charge a
-regularisation fee (Art. 11). For goods carried over to a replacement carnet, the replacement itself: the
+regularisation fee (Art. 11). Goods that entered the claiming territory in transit (the carnet accepted for
+transit on the same conditions, Annex A Art. 2.3) are proven out by the discharge there, or else by the
+same later importation or re-importation elsewhere. For goods carried over to a replacement carnet, the replacement itself: the
 customs accepting it discharge the old carnet (Art. 14.1).
 """
 
@@ -52,8 +54,12 @@ def assemble_proof(doc: CarnetDocument, claim: Claim) -> Proof:
             if item not in parse_items(t.items, doc.carnet.items_by_number.keys()):
                 continue
             here = customs_territory(t.territory)
-            if t.kind == K.IMPORTATION and here == claimed:
-                imported, found = True, None  # a newer admission needs newer proof
+            if t.kind in (K.IMPORTATION, K.TRANSIT_START) and here == claimed:
+                imported, found = True, None  # a newer admission (or transit) needs newer proof
+            elif imported and t.kind == K.TRANSIT_DISCHARGE and here == claimed:
+                found = Evidence(
+                    item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 2.3"
+                )  # type: ignore[union-attr]
             elif imported and t.kind == K.RE_EXPORTATION and here == claimed:
                 found = Evidence(
                     item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.1"

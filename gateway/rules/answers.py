@@ -27,6 +27,9 @@ code   rule                                        answer     why
                                                               (Annex A Art. 8.1), never left "in transit"
 215    imported elsewhere / re-imported while      accepted   Annex A Art. 10.2: the second territory's
        still admitted in another territory                    customs decide; recorded with a flag
+217    imported elsewhere / re-imported while      accepted   the goods left the transit territory: its
+       still in transit through another                       customs take the entry as proof (Annex A
+       territory (transit never discharged)                   Art. 10.2, by Art. 2.3) or claim (Art. 8.1)
 other  any other rule of the ledger (dates, items  refused    a fact of the carnet's history the answer
        not where the voucher needs them, expiry,              contradicts (for instance another voucher was
        closed carnet, unknown office, ...)                    committed meanwhile): customs answer again
@@ -53,6 +56,7 @@ ANSWER_TREATMENT: dict[int, str] = {
     Code.SEALS: "refused",
     Code.TRANSIT_OVERDUE: "accepted",
     Code.ADMISSION_OPEN_ELSEWHERE: "accepted",
+    Code.TRANSIT_OPEN_ELSEWHERE: "accepted",
 }
 
 

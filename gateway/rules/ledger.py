@@ -245,6 +245,13 @@ class Ledger:
             flags: tuple[str, ...] = ()
             if pos.where == Where.ADMITTED and pos.territory != territory:
                 flags = self._still_admitted(tx, pos, at)
+            elif pos.where == Where.IN_TRANSIT and pos.territory != territory:
+                flags = self._still_in_transit(tx, pos, at)
+            elif pos.where == Where.IN_TRANSIT:
+                raise wrong(
+                    f"the transit through {territory} is discharged at {pos.office_of_destination} before "
+                    "the goods are imported there"
+                )
             elif pos.where != Where.EXPORTED:
                 raise wrong("goods are imported after leaving the previous territory", "Convention Art. 7")
             return Position(
@@ -275,6 +282,8 @@ class Ledger:
             flags = ()
             if pos.where == Where.ADMITTED:
                 flags = self._still_admitted(tx, pos, at)
+            elif pos.where == Where.IN_TRANSIT:  # a transit only ever runs abroad
+                flags = self._still_in_transit(tx, pos, at)
             elif pos.where != Where.EXPORTED:
                 raise wrong("goods are re-imported after being re-exported from abroad")
             if tx.not_processed_abroad is not True:
@@ -305,6 +314,25 @@ class Ledger:
             "Annex A Art. 10.2",
         )
         return ("art_10_2",)
+
+    def _still_in_transit(self, tx: Transaction, pos: Position, at: str) -> tuple[str, ...]:
+        """Goods still shown in transit through another territory (the blue voucher never discharged) that
+        are imported, or re-imported, elsewhere: recorded with a flag and a notice, not refused. The goods
+        demonstrably left the transit territory — its customs may take the later importation or
+        re-importation as proof they did (Annex A Art. 10.2, the carnet being accepted for transit on the
+        same conditions, Annex A Art. 2.3) or claim for the transit's breach (Annex A Art. 8.1); the second
+        territory's customs decide on their own entry. A refusal would leave the goods "in transit" for
+        good, with no voucher at all where they are."""
+        self._note(
+            Code.TRANSIT_OPEN_ELSEWHERE,
+            f"{at}/items",
+            f"item {pos.item} is still shown in transit through {pos.territory} (since {pos.since}, "
+            f"{pos.under}, never discharged at {pos.office_of_destination}); its "
+            f"{tx.kind.value.replace('_', '-')} in {tx.territory} on {tx.date} is recorded and is proof that "
+            f"it left {pos.territory}",
+            "Annex A Art. 10.2",
+        )
+        return ("art_10_2", "transit_not_discharged")
 
     def _reexport_deadline(self, tx: Transaction, at: str) -> date:
         c = self.carnet

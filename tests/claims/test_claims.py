@@ -202,3 +202,23 @@ def test_art_10_2_proof_comes_from_a_document_validate_accepts() -> None:
     assert {n.code for n in judge(doc_).notices} == {Code.ADMISSION_OPEN_ELSEWHERE}
     proof = assemble_proof(doc_, claim())
     assert proof.complete and {e.article for e in proof.evidence} == {"Annex A Art. 10.2"}
+
+
+def test_a_transit_claim_is_answered_with_the_discharge_or_a_later_importation_elsewhere() -> None:
+    """Goods that entered the EU in transit (the carnet accepted for transit, Annex A Art. 2.3): the
+    discharge proves they left; without it, the Swiss importation does (Art. 10.2, with its fee)."""
+    eu = claim(claim_id="DE-2027-3", territory="DE", currency="EUR")
+    proof = assemble_proof(doc(), eu)
+    assert proof.complete and {(e.kind.value, e.article) for e in proof.evidence} == {
+        ("transit_discharge", "Annex A Art. 2.3")
+    }
+    assert not proof.regularisation_fee_applies
+    elsewhere = doc("journey-transit-imported-elsewhere.json")
+    proof = assemble_proof(elsewhere, eu)
+    assert proof.complete and {(e.kind.value, e.article) for e in proof.evidence} == {
+        ("importation", "Annex A Art. 10.2")
+    }
+    assert proof.regularisation_fee_applies
+    d = json.loads((EXAMPLES / "journey-transit-imported-elsewhere.json").read_text())
+    d["transactions"] = d["transactions"][:3]  # still in transit, never seen again
+    assert assemble_proof(load_document(json.dumps(d)), eu).missing == (1, 2)

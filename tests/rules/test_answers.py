@@ -261,3 +261,17 @@ def test_random_answers_never_leave_a_carnet_that_validate_refuses(data: st.Data
             doc = committed(doc, i, verdict.endorsement)
         judge(doc)  # the stored carnet: validate accepts it, always
     target(float(len(judge(doc).applied)))  # steer towards long journeys
+
+
+def test_an_importation_answered_while_the_transit_is_open_is_accepted_with_its_notice() -> None:
+    """Issue 14 (B): goods still in transit through the EU imported into Switzerland — accepted, flagged."""
+    d = json.loads(json.dumps(JOURNEY))
+    del d["transactions"][3]  # the EU transit never discharged
+    endorsement = d["transactions"][3].pop("endorsement")
+    d["transactions"][3]["state"] = "submitted"
+    d["transactions"] = d["transactions"][:4]
+    verdict = check_answer(
+        load_document(json.dumps(d)), 3, Endorsement.model_validate_json(json.dumps(endorsement))
+    )
+    assert isinstance(verdict, Accept)
+    assert {n.code for n in verdict.notices} == {Code.TRANSIT_OPEN_ELSEWHERE}

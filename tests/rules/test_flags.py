@@ -117,3 +117,43 @@ def test_replacement_discharges_the_old_carnet_to_its_successor() -> None:
     # out of CH but not yet home: the successor carries it too (its re-importation is made on it)
     assert ledger.positions[4].where == Where.REPLACED and ledger.positions[4].territory is None
     assert not ledger.open_positions() and ledger.all_home()
+
+
+# -- goods still in transit, imported elsewhere (issue 14, B: Art. 10.2 logic, not a refusal) --------------
+def test_an_importation_elsewhere_while_still_in_transit_is_recorded_with_a_notice() -> None:
+    """The blue voucher was never discharged in the EU, yet the goods entered Switzerland: recorded with a
+    flag (217); the Swiss importation proves to EU customs that the goods left (Annex A Art. 10.2)."""
+    start = tx(3, "transit_start", "SE000300", "2026-10-02", transit=TRANSIT)
+    ledger = replay(doc(tx(1, *ACT), tx(2, *EXP), start, tx(4, "importation", "CH001000", "2026-10-04")))
+    p = ledger.positions[1]
+    assert (p.where, p.territory) == (Where.ADMITTED, "CH")
+    assert set(p.flags) == {"art_10_2", "transit_not_discharged"}
+    assert not ledger.overdue(date(2026, 10, 9))  # no longer "in transit" for good
+    assert {n.code for n in ledger.notices} == {Code.TRANSIT_OPEN_ELSEWHERE} and len(ledger.notices) == 4
+    n = ledger.notices[0]
+    assert (n.code, n.pointer, n.article) == (
+        Code.TRANSIT_OPEN_ELSEWHERE,
+        "/transactions/3/items",
+        "Annex A Art. 10.2",
+    )
+    assert "EU" in n.message and "DE003400" in n.message and "CH" in n.message
+
+
+def test_a_re_importation_home_while_still_in_transit_is_recorded_with_a_notice() -> None:
+    start = tx(3, "transit_start", "SE000300", "2026-10-02", transit=TRANSIT)
+    back = tx(4, "re_importation", "NO000100", "2026-10-03", not_processed_abroad=True)
+    ledger = replay(doc(tx(1, *ACT), tx(2, *EXP), start, back))
+    assert ledger.all_home() and "transit_not_discharged" in ledger.positions[2].flags
+    assert {n.code for n in ledger.notices} == {Code.TRANSIT_OPEN_ELSEWHERE}
+
+
+def test_an_importation_into_the_transit_territory_itself_needs_the_discharge_first() -> None:
+    from gateway.errors import Refusal
+
+    start = tx(3, "transit_start", "SE000300", "2026-10-02", transit=TRANSIT)
+    try:
+        replay(doc(tx(1, *ACT), tx(2, *EXP), start, tx(4, "importation", "DE004600", "2026-10-03")))
+    except Refusal as r:
+        assert r.code == Code.ITEM_STATE and "DE003400" in r.problems[0].message
+    else:
+        raise AssertionError("an importation into the transit's own territory must wait for the discharge")
