@@ -14,6 +14,7 @@ from gateway import __version__
 from gateway.api import bodies as b
 from gateway.api import problems
 from gateway.api.clientcert import ClientCertPolicy, read_forwarded
+from gateway.api.contract import After, Limit, install_contract, next_link
 from gateway.api.docs import install_docs
 from gateway.api.hygiene import HttpPolicy, Hygiene
 from gateway.api.jsonbody import install_openapi, json_body
@@ -263,8 +264,20 @@ def create_app(
         return b.Tracking(tracking_id=tracking)
 
     @app.get("/v1/carnets/{carnet_id:path}/transactions/{transaction_id}/timeline", tags=["holders"])
-    def timeline(carnet_id: str, transaction_id: str, caller: Caller) -> list[dict[str, Any]]:
-        return service.timeline(caller, carnet_id, transaction_id)
+    def timeline(
+        carnet_id: str,
+        transaction_id: str,
+        caller: Caller,
+        request: Request,
+        response: Response,
+        after: After = 0,
+        limit: Limit = 500,
+    ) -> list[dict[str, Any]]:
+        """The transaction's events, oldest first: ``limit`` (1–500) after the event ID ``after``; a
+        ``Link`` header with ``rel="next"`` while there may be more."""
+        page = service.timeline(caller, carnet_id, transaction_id, after=after, limit=limit)
+        next_link(request, response, page, limit)
+        return page
 
     @app.post(
         "/v1/carnets/{carnet_id:path}/travels/{travel_id}/shares",
@@ -295,14 +308,21 @@ def create_app(
     @app.get(
         "/v1/events", tags=["holders", "customs"], responses={200: {"content": {"text/event-stream": {}}}}
     )
-    async def events(caller: Caller, after: int = 0, wait_s: float = 0.0) -> Response:
-        """Events of the caller's carnets (customs: of its territory). ``wait_s`` > 0 streams them as SSE."""
+    async def events(
+        caller: Caller, request: Request, after: After = 0, limit: Limit = 500, wait_s: float = 0.0
+    ) -> Response:
+        """Events of the caller's carnets (customs: of its territory), ``limit`` (1–500) after the event ID
+        ``after``, with a ``Link`` header (``rel="next"``) while there may be more. ``wait_s`` > 0 streams
+        them as SSE."""
 
         def fetch(since: int) -> list[dict[str, Any]]:
-            return service.events_for(caller, after=since)
+            return service.events_for(caller, after=since, limit=limit)
 
         if wait_s <= 0:
-            return JSONResponse(fetch(after))
+            page = fetch(after)
+            answer = JSONResponse(page)
+            next_link(request, answer, page, limit)
+            return answer
         wait_s = min(wait_s, 300.0)
 
         async def stream():  # type: ignore[no-untyped-def]
@@ -362,8 +382,14 @@ def create_app(
         return service.reconcile(caller, carnet_id, transaction_id, body)
 
     @app.get("/v1/customs/events", tags=["customs"])
-    def customs_events(caller: Caller) -> list[dict[str, Any]]:
-        return service.customs_transactions(caller)
+    def customs_events(
+        caller: Caller, request: Request, response: Response, after: After = 0, limit: Limit = 500
+    ) -> list[dict[str, Any]]:
+        """The events of the caller's territory, ``limit`` (1–500) after the event ID ``after``; a ``Link``
+        header with ``rel="next"`` while there may be more."""
+        page = service.customs_transactions(caller, after=after, limit=limit)
+        next_link(request, response, page, limit)
+        return page
 
     @app.get("/v1/customs/transactions", tags=["customs"])
     def customs_history(caller: Caller, carnet_id: str | None = None) -> list[dict[str, Any]]:
@@ -423,4 +449,5 @@ def create_app(
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     install_openapi(app)
+    install_contract(app, callback=callback is not None)  # problems, security, paging, examples
     return app

@@ -465,10 +465,12 @@ class Service:
         self.wake()
         return tracking
 
-    def timeline(self, party: Party, carnet_id: str, transaction_id: str) -> list[dict[str, Any]]:
+    def timeline(
+        self, party: Party, carnet_id: str, transaction_id: str, after: int = 0, limit: int = 500
+    ) -> list[dict[str, Any]]:
         doc, _ = self.carnet(party, carnet_id)
         self._tx(doc, transaction_id)
-        return self.db.events(transaction_id=transaction_id)
+        return self.db.events(transaction_id=transaction_id, after=after, limit=limit)
 
     def apply_response(self, response: Response, territory: str) -> str:
         """Record customs' answer (endorsement or rejection) on the carnet; returns the event kind.
@@ -701,10 +703,10 @@ class Service:
         if not self.db.delete_webhook(hook_id, party.id):
             raise refuse(Code.CARNET_NOT_FOUND, "/id", f"no webhook {hook_id}")
 
-    def customs_transactions(self, party: Party) -> list[dict[str, Any]]:
+    def customs_transactions(self, party: Party, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         if party.role != CUSTOMS:
             raise _denied("list customs transactions")
-        return self.db.events(territory=party.territory)
+        return self.db.events(territory=party.territory, after=after, limit=limit)
 
     def customs_history(
         self, party: Party, carnet_id: str | None = None, transaction_id: str | None = None
