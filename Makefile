@@ -6,8 +6,8 @@ PY ?= python3
 setup:
 	./scripts/setup.sh
 
-demo: setup
-	$(PY) -m gateway.demo
+demo: setup  # KEEP=1 leaves the gateway and its console running until Ctrl-C
+	$(PY) -m gateway.demo $(if $(filter-out 0,$(KEEP)),--keep,)
 
 test: setup
 	$(PY) -m ruff check .

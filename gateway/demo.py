@@ -9,6 +9,7 @@ prints the white voucher as PDF, and customs record the stamped voucher afterwar
 ledger showing every item home, and stops everything it started.
 
     python -m gateway.demo            (or: make demo)
+    python -m gateway.demo --keep     (or: make demo KEEP=1): then the console stays open until Ctrl-C
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class Demo:
             "EATA_AMQP_URL": node.url,
             "EATA_DATABASE_URL": f"sqlite:///{self.state / 'gateway.db'}",
             "EATA_CALLBACK_URL": f"http://127.0.0.1:{port}/customs/callback",
+            # the console reads the workers' delivery records (signed answers, replays) from their stores
+            "EATA_CONSOLE_RELAY_STORES": ",".join(
+                f"sqlite:///{self.state / f'relay-{t}.db'}" for t in TERRITORIES
+            ),
         }
         os.environ.update(env)
         self.runtime = Runtime(Settings()).start()
@@ -356,7 +361,26 @@ def check(response: httpx.Response, status: int) -> httpx.Response:
     return response
 
 
+def keep_console(demo: Demo) -> None:
+    """``make demo KEEP=1``: leave everything running, with the console open to an operator and an
+    auditor, until Ctrl-C."""
+    db = demo.runtime.db
+    _, operator_key = db.add_party("operator", "Demo operator")
+    _, auditor_key = db.add_party("auditor", "Demo auditor")
+    step("The gateway keeps running: open the operator console")
+    console.print(f"  console  {demo.url}/console   (API docs at {demo.url}/docs)")
+    console.print(f"  operator key  {operator_key}")
+    console.print(f"  auditor key   {auditor_key}   (reads the XML documents too)")
+    console.print("  Ctrl-C stops everything.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print()
+
+
 def main() -> None:
+    keep = "--keep" in sys.argv[1:] or os.environ.get("KEEP", "") not in ("", "0")
     state = Path(os.environ.get("EATA_DEMO_DIR") or tempfile.mkdtemp(prefix="eata-demo-"))
     state.mkdir(parents=True, exist_ok=True)
     demo = Demo(state)
@@ -364,6 +388,8 @@ def main() -> None:
     try:
         demo.start()
         ok = demo.play()
+        if keep:
+            keep_console(demo)
     finally:
         step("Stopping everything the demo started")
         demo.stop()

@@ -39,6 +39,13 @@ class ConsoleConfig:
     secret: str | None = None  # signs session cookies; random per process when not given
     reports_dir: Path | None = None
     conformance_workers: int = 4
+    # where relay workers keep their delivery records (their EATA_STORE_URL) when not in the gateway's own
+    # database: EATA_CONSOLE_RELAY_STORES, comma-separated
+    relay_stores: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            u.strip() for u in os.environ.get("EATA_CONSOLE_RELAY_STORES", "").split(",") if u.strip()
+        )
+    )
 
 
 @dataclass
@@ -118,6 +125,15 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.state.runs = runs
+
+    engines: list[Any] = []
+
+    def relay_engines() -> list[Any]:
+        if not engines and config.relay_stores:
+            from gateway.store.engine import make_engine
+
+            engines.extend(make_engine(url) for url in config.relay_stores)
+        return engines
 
     def keys() -> Path | None:
         if config.keys_dir is not None:
@@ -257,7 +273,9 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
                 title="No such message",
                 message=f"No message {message_id}.",
             )
-        record = data.relay_record(db.engine, m.message_id)
+        record = next(
+            (r for e in (db.engine, *relay_engines()) if (r := data.relay_record(e, m.message_id))), None
+        )
         answer = data.answer_record(db.engine, m.message_id)
         received = data.received_document(record)
         signature = data.signature_of(m, received) if received else None

@@ -129,3 +129,23 @@ def test_certificate_inventory_levels(tmp_path: Path) -> None:
         (20, "warning", "SE", "signer"),
         (90, "ok", "SE", "signer"),
     ]
+
+
+def test_an_operator_runs_the_conformance_suite_and_opens_its_report(site) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    url, keys, _ = site
+    c, r = login(url, keys["operator"])
+    started = c.post("/console/conformance", data={"csrf": csrf(r.text), "territory": "NO"})
+    assert started.status_code == 200 and "/console/conformance/" in str(started.url)
+    assert 'http-equiv="refresh"' in started.text  # the page follows the run while it plays
+    deadline = time.monotonic() + 240
+    while "finished" not in (page := c.get(started.url).text) and time.monotonic() < deadline:
+        assert "failed</strong>" not in page, page
+        time.sleep(1)
+    assert "<strong>finished</strong>" in page and ", 0 failed" in page
+    report = c.get(f"{started.url}/report/report.html")
+    assert report.status_code == 200 and "NO" in report.text and "<html" in report.text.lower()
+    assert c.get(f"{started.url}/report/%2E%2E/%2E%2E/etc/passwd").status_code == 404
+    listed = c.get("/console/conformance").text
+    assert "HTML report" in listed
