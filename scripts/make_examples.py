@@ -277,6 +277,9 @@ def main() -> None:
     write("journey-art-10-2.json", _art_10_2(ch))
     write("journey-late-transit.json", _late_transit(ch))
     write("journey-transit-imported-elsewhere.json", _transit_imported_elsewhere(ch))
+    two_step = _eu_two_step_re_export()
+    write("journey-eu-two-step-re-export.json", two_step)
+    broken("two-step-exit-after-deadline", 205, two_step, _late_two_step_exit)
     write("carnet-replaced.json", _replaced(ch))
     film = copy.deepcopy(ch)
     film["carnet"]["use"] = {
@@ -319,6 +322,50 @@ def _transit_imported_elsewhere(ch: dict[str, Any]) -> dict[str, Any]:
     d = copy.deepcopy(ch)
     d["transactions"] = [t for t in d["transactions"] if t["kind"] != "transit_discharge"]
     return d
+
+
+def _eu_two_step_re_export() -> dict[str, Any]:
+    """A Norwegian carnet's goods leave the EU in two steps (issue 14, item 8): imported at Kiel, declared for
+    re-export inland at Frankfurt (still under admission there), then the exit at Kiel — where they leave
+    and the re-export deadline is judged (Convention Art. 7; EU two-step: UCC Art. 270 and 267)."""
+    t = "travel-de"
+    return {
+        "schema": "eata/v1",
+        "carnet": carnet(carnet_id="NO/2026/000126"),
+        "travels": [
+            {
+                "travel_id": t,
+                "nickname": "Frankfurt shoot",
+                "destination": "DE",
+                "transport_mode": "1",
+                "declared_items": "1-4",
+                "status": "completed",
+                "version": 1,
+            }
+        ],
+        "transactions": [
+            tx(1, "activation", "NO01011A", "2026-10-05", "all", "Oslo", travel_id=t),
+            tx(2, "exportation", "NO01011A", "2026-10-05", "1-4", "Oslo", travel_id=t),
+            tx(3, "importation", "DE006231", "2026-10-06", "1-4", "Kiel-Norwegenkai", travel_id=t,
+               intended_place_of_use="Frankfurt am Main", endorsement={"final_date": "2027-08-31"}),
+            tx(4, "pre_re_exportation", "DE003302", "2026-10-19", "1-4", "Frankfurt am Main", travel_id=t),
+            tx(5, "re_exportation_exit", "DE006231", "2026-10-20", "1-4", "Kiel-Norwegenkai", travel_id=t),
+            tx(6, "re_importation", "NO01011A", "2026-10-21", "1-4", "Oslo", travel_id=t, not_processed_abroad=True),
+        ],
+    }  # fmt: skip
+
+
+def _late_two_step_exit(d: dict[str, Any]) -> None:
+    """A B1 fair carnet: six months to re-export (Annex B1 Art. 4.1). Declared inland in time, but the goods
+    reach the exit a day late: refused at the exit, where the deadline is judged."""
+    d["carnet"].update(annex="B1", intended_use="Exhibition stand at a Frankfurt trade fair")
+    txs = d["transactions"]
+    txs[2]["endorsement"]["final_date"] = "2027-04-06"
+    txs[3].update(date="2027-04-05")
+    txs[4].update(date="2027-04-07")
+    txs[5].update(date="2027-04-08")
+    for t in txs[3:]:
+        t["endorsement"]["at"] = f"{t['date']}T10:00:00Z"
 
 
 def _replaced(ch: dict[str, Any]) -> dict[str, Any]:

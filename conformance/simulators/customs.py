@@ -40,6 +40,9 @@ from gateway.signing import Signer, Verifier
 
 K = TransactionKind
 _DATED = frozenset({K.ACTIVATION, K.EXPORTATION, K.PRE_EXPORTATION, K.IMPORTATION, K.TRANSIT_START})
+# EU two-step re-export (issue 14, item 8): the goods leave at the exit, so the re-export deadline is
+# judged there (and at a one-step re-export), never at the inland pre-re-exportation.
+_LEAVES = frozenset({K.RE_EXPORTATION, K.RE_EXPORTATION_EXIT})
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -209,7 +212,7 @@ class NationalCustoms:
                 )
         if self.adapter.check is not None and (problem := self.adapter.check(d)) is not None:
             return problem
-        if d.kind == K.RE_EXPORTATION:
+        if d.kind in _LEAVES:
             for item in d.items:
                 deadline = self.deadlines.get((d.carnet_id, item.item_number))
                 if deadline is not None and d.date > deadline:

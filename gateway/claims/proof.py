@@ -60,7 +60,7 @@ def assemble_proof(doc: CarnetDocument, claim: Claim) -> Proof:
                 found = Evidence(
                     item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 2.3"
                 )  # type: ignore[union-attr]
-            elif imported and t.kind == K.RE_EXPORTATION and here == claimed:
+            elif imported and t.kind in (K.RE_EXPORTATION, K.RE_EXPORTATION_EXIT) and here == claimed:
                 found = Evidence(
                     item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.1"
                 )  # type: ignore[union-attr]

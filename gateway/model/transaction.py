@@ -28,6 +28,11 @@ class TransactionKind(StrEnum):
     EXIT = "exit"  # EU two-step export, border office
     IMPORTATION = "importation"
     RE_EXPORTATION = "re_exportation"
+    # EU two-step re-export of a non-EU carnet's goods (Annex A Art. 7 re-export, in the EU's two steps: the
+    # re-export declaration at the competent inland office, UCC Art. 270, then exit formalities at the
+    # border office of exit, UCC Art. 267; eATA's "Export" then "Exit"):
+    PRE_RE_EXPORTATION = "pre_re_exportation"  # declared at an inland office; still under admission
+    RE_EXPORTATION_EXIT = "re_exportation_exit"  # confirmed at the EU border office: the goods leave here
     RE_IMPORTATION = "re_importation"
     TRANSIT_START = "transit_start"
     TRANSIT_DISCHARGE = "transit_discharge"
@@ -43,6 +48,8 @@ VOUCHER_COLOUR: dict[TransactionKind, str] = {
     TransactionKind.RE_IMPORTATION: "yellow",
     TransactionKind.IMPORTATION: "white",
     TransactionKind.RE_EXPORTATION: "white",
+    TransactionKind.PRE_RE_EXPORTATION: "white",
+    TransactionKind.RE_EXPORTATION_EXIT: "white",
     TransactionKind.TRANSIT_START: "blue",
     TransactionKind.TRANSIT_DISCHARGE: "blue",
 }

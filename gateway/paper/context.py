@@ -40,6 +40,8 @@ VOUCHER_OF: dict[TransactionKind, VoucherKind] = {
     K.RE_IMPORTATION: VoucherKind.RE_IMPORTATION,
     K.IMPORTATION: VoucherKind.IMPORTATION,
     K.RE_EXPORTATION: VoucherKind.RE_EXPORTATION,
+    K.PRE_RE_EXPORTATION: VoucherKind.RE_EXPORTATION,  # EU two-step re-export: the white voucher
+    K.RE_EXPORTATION_EXIT: VoucherKind.RE_EXPORTATION,
     K.TRANSIT_START: VoucherKind.TRANSIT,
     K.TRANSIT_DISCHARGE: VoucherKind.TRANSIT,
 }

@@ -35,6 +35,8 @@ TITLES: dict[VoucherKind, str] = {
 SUBTITLES: dict[TransactionKind, str] = {
     K.PRE_EXPORTATION: "EU two-step export: pre-exportation at the inland office",
     K.EXIT: "EU two-step export: exit at the border office",
+    K.PRE_RE_EXPORTATION: "EU two-step re-export: declared at the inland office; the goods leave at the exit",
+    K.RE_EXPORTATION_EXIT: "EU two-step re-export: exit at the border office",
     K.TRANSIT_START: "Clearance for transit at the office of departure",
     K.TRANSIT_DISCHARGE: "Certificate of discharge at the Customs Office of destination",
 }

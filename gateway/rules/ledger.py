@@ -36,6 +36,8 @@ MIN_REEXPORT_MONTHS: dict[Annex, tuple[int, str]] = {
 }
 # Kinds that happen in the issuing customs territory; the rest happen abroad.
 HOME_KINDS = frozenset({K.ACTIVATION, K.EXPORTATION, K.PRE_EXPORTATION, K.EXIT, K.RE_IMPORTATION})
+# EU two-step (eATA "Export" inland, then "Exit" at the border): the first step and the step it needs.
+PRE_EXPORT_KINDS = {K.PRE_EXPORTATION: K.EXIT, K.PRE_RE_EXPORTATION: K.RE_EXPORTATION_EXIT}
 CLOSING_KINDS = {
     K.HOME_USE: "Convention Art. 13",
     K.DESTRUCTION: "Convention Art. 14",
@@ -262,6 +264,32 @@ class Ledger:
                 flags=flags,
                 **common,
             )
+        if kind == K.PRE_RE_EXPORTATION:
+            # A non-EU carnet's goods leaving the EU in two steps: declared for re-export at an inland office;
+            # they stay under admission (and flagged overdue) until the exit, where the deadline is judged.
+            if territory != EU:
+                raise refuse(
+                    Code.WRONG_TERRITORY,
+                    f"{at}/kind",
+                    "the two-step re-export applies to re-exports from the EU",
+                )
+            if pos.where != Where.ADMITTED or pos.territory != territory:
+                raise wrong(
+                    "only goods under temporary admission in the EU can be declared for re-export from it"
+                )
+            return replace(pos, where=Where.PRE_RE_EXPORTED, country=tx.territory, under=tx.transaction_id)
+        if kind == K.RE_EXPORTATION_EXIT:
+            if pos.where != Where.PRE_RE_EXPORTED or pos.territory != territory:
+                raise wrong("an EU exit on re-export needs the re-export declared at the inland office first")
+            if pos.deadline and tx.date > pos.deadline:
+                raise refuse(
+                    Code.DEADLINE_PASSED,
+                    f"{at}/date",
+                    f"item {pos.item} had to be re-exported by {pos.deadline}; it leaves the EU only now, on "
+                    f"{tx.date} (the deadline is judged at the exit, when the goods leave)",
+                    "Convention Art. 7",
+                )
+            return Position(pos.item, Where.EXPORTED, flags=pos.flags, **common)
         if kind == K.RE_EXPORTATION:
             if pos.where != Where.ADMITTED or pos.territory != territory:
                 raise wrong(f"only goods under temporary admission in {territory} can be re-exported from it")
@@ -434,6 +462,8 @@ class Ledger:
                 return "outside the issuing territory, under no admission"
             case Where.ADMITTED:
                 return f"under temporary admission in {pos.territory}"
+            case Where.PRE_RE_EXPORTED:
+                return f"declared for re-export inland, under temporary admission in {pos.territory} until its exit"
             case Where.IN_TRANSIT:
                 return f"in transit through {pos.territory}"
             case Where.CLOSED:
@@ -519,14 +549,6 @@ def _start(doc: CarnetDocument, office_known: OfficeCheck | None, problems: list
 
 
 def _cancellation_problems(tx: Transaction, at: str) -> list[Problem]:
-    if tx.kind == K.PRE_EXPORTATION:
-        return [
-            Problem(
-                Code.NOT_CANCELLABLE,
-                f"{at}/state",
-                "an EU pre-exportation cannot be cancelled; only the exit can",
-            )
-        ]
     c = tx.cancellation
     if c is None or tx.cancellation_code is None or c.code != tx.cancellation_code:
         return [
@@ -536,6 +558,32 @@ def _cancellation_problems(tx: Transaction, at: str) -> list[Problem]:
                 "the cancellation code does not match the one the holder was given",
             )
         ]
+    return []
+
+
+def _exit_problems(doc: CarnetDocument, idx: int, at: str) -> list[Problem]:
+    """EU two-step: a pre-exportation (or re-export declared inland) is cancelled only before its exit; once
+    the goods left, only the exit can be cancelled (with the holder's code), and then the first step."""
+    tx = doc.transactions[idx]
+    exit_kind = PRE_EXPORT_KINDS.get(tx.kind)
+    if exit_kind is None:
+        return []
+    general = doc.carnet.items_by_number.keys()
+    mine = set(parse_items(tx.items, general))
+    for later in doc.transactions[idx + 1 :]:
+        if (
+            later.kind == exit_kind
+            and later.state == TransactionState.COMMITTED
+            and mine & set(parse_items(later.items, general))
+        ):
+            return [
+                Problem(
+                    Code.NOT_CANCELLABLE,
+                    f"{at}/state",
+                    f"the goods of this {tx.kind.value.replace('_', '-')} already left the EU at "
+                    f"{later.office} ({later.transaction_id}): cancel that exit first, with its code",
+                )
+            ]
     return []
 
 
@@ -566,7 +614,7 @@ def cancel(doc: CarnetDocument, transaction_id: str, code: str, reason: str) -> 
             "cancellation": Cancellation(code=code, reason=reason, at=datetime.now(UTC), officer="customs"),
         }
     )
-    problems = _cancellation_problems(cancelled, at)
+    problems = _cancellation_problems(cancelled, at) or _exit_problems(doc, idx, at)
     if problems:
         raise Refusal(problems)
     candidate = doc.model_copy(

@@ -12,6 +12,7 @@ class Where(StrEnum):
     PRE_EXPORTED = "pre_exported"  # EU two-step export: declared inland, not yet out
     EXPORTED = "exported"  # outside the issuing territory, not under any admission
     ADMITTED = "admitted"  # under temporary admission in a foreign customs territory
+    PRE_RE_EXPORTED = "pre_re_exported"  # EU two-step re-export: declared inland, still admitted until exit
     IN_TRANSIT = "in_transit"  # under a transit (blue voucher) not yet discharged
     CLOSED = "closed"  # home use, destruction, abandonment
     REPLACED = "replaced"  # carried over to the replacement carnet, which discharges this one (Art. 14.1)
@@ -34,4 +35,4 @@ class Position:
 
     @property
     def open(self) -> bool:
-        return self.where in (Where.ADMITTED, Where.IN_TRANSIT)
+        return self.where in (Where.ADMITTED, Where.IN_TRANSIT, Where.PRE_RE_EXPORTED)

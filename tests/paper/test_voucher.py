@@ -335,3 +335,23 @@ def test_a_full_first_page_moves_the_list_on() -> None:
     assert [i for sh in sheets for i in sh.items] == list(items)
     assert sheets[1].brought is None and sheets[2].brought == (2 * len(sheets[1].items), sheets[2].brought[1])
     assert sheets[-1].last and not any(sh.last for sh in sheets[:-1])
+
+
+@pytest.mark.parametrize(
+    ("index", "subtitle"),
+    [
+        (3, "EU two-step re-export: declared at the inland office; the goods leave at the exit"),
+        (4, "EU two-step re-export: exit at the border office"),
+    ],
+)
+def test_eu_two_step_re_export_vouchers_are_white_re_exportation_vouchers(
+    index: int, subtitle: str, tmp_path: Path
+) -> None:
+    """Issue 14, item 8: a non-EU carnet leaving the EU in two steps stamps the white re-exportation voucher
+    at both offices, each saying which step it is, and refers to the importation it ends."""
+    two_step = load_document((EXAMPLES / "journey-eu-two-step-re-export.json").read_bytes())
+    v = build_voucher(two_step, index)
+    assert (v.title, v.colour) == ("ATA CARNET — RE-EXPORTATION VOUCHER", "white")
+    if POPPLER:
+        text = pdf_text(v.pdf, tmp_path)
+        assert subtitle in text and two_step.transactions[index].office in text

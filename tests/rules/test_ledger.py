@@ -184,7 +184,8 @@ def test_cancellation_refused_when_later_transactions_depend_on_it() -> None:
     assert info.value.code == Code.CANCELLATION
 
 
-def test_pre_exportation_cannot_be_cancelled() -> None:
+def test_pre_exportation_cannot_be_cancelled_once_the_goods_exited() -> None:
+    """Issue 14, item 8: cancelled only before the exit (tests/rules/test_two_step.py has both ways)."""
     eu = {
         "carnet_id": "DE/2026/000001",
         "issuing_association": {"name": "DIHK", "country": "DE"},
@@ -194,6 +195,7 @@ def test_pre_exportation_cannot_be_cancelled() -> None:
     d = doc(
         tx(1, "activation", "DE004600", "2026-10-01"),
         tx(2, "pre_exportation", "DE004600", "2026-10-01"),
+        tx(3, "exit", "FR000630", "2026-10-02"),
         **eu,
     )
     with pytest.raises(Refusal) as info:
