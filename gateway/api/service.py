@@ -725,9 +725,11 @@ class Service:
         after = 0
         while True:
             page = (
-                self.db.events(transaction_id=transaction_id, territory=party.territory, after=after)
+                self.db.events(
+                    transaction_id=transaction_id, territory=party.territory, after=after, limit=500
+                )
                 if transaction_id
-                else self.db.events(territory=party.territory, after=after)
+                else self.db.events(territory=party.territory, after=after, limit=500)
             )
             for e in page:
                 if e["transaction_id"] and e["kind"] != "prepared" and carnet_id in (None, e["carnet_id"]):
