@@ -26,6 +26,10 @@ from gateway.model import TransactionKind
 log = logging.getLogger("eata.console")
 HERE = Path(__file__).parent
 KINDS = tuple(k.value for k in TransactionKind)
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 STATUSES = ("submitted", "acknowledged", *data.FINAL[:-1], "superseded")
 
 
@@ -144,9 +148,11 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
     def page(
         request: Request, name: str, session: Session | None, status: int = 200, **ctx: Any
     ) -> HTMLResponse:
-        return templates.TemplateResponse(
+        resp = templates.TemplateResponse(
             request, name, {"session": session, "base": "/console", **ctx}, status_code=status
         )
+        resp.headers["Content-Security-Policy"] = CSP  # no script at all; nothing from elsewhere
+        return resp
 
     def login_redirect() -> RedirectResponse:
         return RedirectResponse("/console/login", status_code=303)
