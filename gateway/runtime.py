@@ -70,6 +70,7 @@ class Runtime:
             ),
             callback=callback_app(
                 on_answer=lambda territory, answer, _doc: self.inbox.answer(territory, answer),
+                answered=self.service.answered,  # matched by LRN/MRN to what this gateway sent
                 on_claim=lambda territory, claim, _doc: self.service.claim_received(
                     territory, claim, self._forward_claim
                 ),

@@ -26,7 +26,7 @@ from conformance.runner.results import (
     StepResult,
     diagnose,
 )
-from conformance.runner.scenarios import Scenario, Step
+from conformance.runner.scenarios import ANSWERS, Scenario, Step
 from gateway.adapters.base import Adapter, keys_dir
 from gateway.adapters.delivery import answered, encode_for, read_answer, signer
 from gateway.errors import Code, Refusal
@@ -242,8 +242,11 @@ def observe(
         for n, document in enumerate(documents, start=1):
             recorder.write(f"answer{n if n > 1 else ''}.xml", document)
             try:
+                # matched as the gateway matches answers: by the LRN or MRN they name (gateway.correlation)
                 answer = read_answer(adapter, document, answered(d))
             except Refusal as exc:
+                if exc.code == Code.UNKNOWN_REFERENCE:  # answers nothing sent: attached to nothing
+                    return Observation("refused", exc.code, exc.problems[0].pointer, str(exc))
                 return Observation("failed", exc.code, exc.problems[0].pointer, f"answer not trustworthy: {exc}")
             if answer.in_reply_to == d.message_id:
                 break
@@ -348,7 +351,14 @@ def _step(
     else:
         d = declaration(step, n, ids, state, office, adapter)
         message = d.message_id
-        seen = send(adapter, d, step.send, recorder, target)
+        answer_fault = ANSWERS[step.answer]
+        if answer_fault:  # this one answer names references never sent (over the scenario's profile)
+            target.faults(where, ",".join(filter(None, (scenario.sim_faults, answer_fault))))
+        try:
+            seen = send(adapter, d, step.send, recorder, target)
+        finally:
+            if answer_fault:
+                target.faults(where, scenario.sim_faults)
         state.last_message = d.message_id
         if seen.outcome == "committed":
             state.last_committed = (where, d.message_id)

@@ -34,6 +34,8 @@ class Observation:
             return f"national system rejected it with {self.code}{where}{said}"
         if self.outcome == "failed":
             return f"the delivery failed with {self.code}{said}"
+        if self.outcome == "refused":
+            return f"the gateway refused the answer with {self.code}{said}"
         return f"the runner could not play the step{said}"
 
 

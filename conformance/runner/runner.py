@@ -128,6 +128,8 @@ class EndpointTarget:
             return "needs a simulator fault profile: not run against a real endpoint"
         if any(s.cancel for s in scenario.steps):
             return "needs the officer's cancellation at the national portal: play it by hand"
+        if any(s.answer != "normal" for s in scenario.steps):
+            return "needs a simulator answering with references never sent: not run against a real endpoint"
         if any(s.office == "other-member-state" for s in scenario.steps):
             return "sends to a second member state's system: not run against one endpoint"
         return None

@@ -21,6 +21,8 @@ SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
 OFFICES = ("entry", "exit", "unknown", "destination", "other-member-state")
 SENDS = ("normal", "again", "bad-signature", "schema-invalid")
+# How the simulator answers one step: normally, or naming an LRN/MRN the gateway never sent (simulators only)
+ANSWERS = {"normal": None, "unknown-reference": "unknown_reference:1"}
 GROUPS = ("all", "eu", "non-eu", "transit")
 # Scenario fault names → simulator fault profiles (conformance/simulators/faults.py). The hang outlasts the
 # runner's shortened read timeout; the 5xx answers every attempt, so retries run out.
@@ -40,13 +42,15 @@ class ScenarioError(ValueError):
 class Expect:
     """What customs must answer: committed, cancelled, rejected with a code, or failed with a code."""
 
-    outcome: str  # committed | cancelled | rejected | failed
+    outcome: str  # committed | cancelled | rejected | failed | refused (the gateway refused the answer)
     code: int | None = None
     pointer: bool = False  # the refusal must point at the failing element
 
     def __str__(self) -> str:
         if self.outcome == "rejected":
             return f"rejection {self.code}" + (" with a pointer" if self.pointer else "")
+        if self.outcome == "refused":
+            return f"the answer refused by the gateway with {self.code}"
         if self.outcome == "failed":
             return f"failure {self.code}"
         return {"committed": "commit", "cancelled": "cancellation"}[self.outcome]
@@ -63,6 +67,7 @@ class Step:
     final_day: int | None = None  # transit start: the final date for the office of destination
     seals: tuple[str, ...] = ()
     cancel: str | None = None  # the officer's reason: this step cancels the last committed one
+    answer: str = "normal"  # unknown-reference: the simulator answers naming an LRN/MRN never sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,9 @@ class Scenario:
     @property
     def needs_simulator(self) -> bool:
         """Steps a real endpoint cannot be driven through by the gateway alone (faults, officer actions)."""
-        return self.faults is not None or any(s.cancel is not None for s in self.steps)
+        return self.faults is not None or any(
+            s.cancel is not None or s.answer != "normal" for s in self.steps
+        )
 
 
 def _req(data: Mapping[str, Any], key: str, path: Path, where: str) -> Any:
@@ -120,11 +127,11 @@ def _expect(raw: Any, path: Path, where: str) -> Expect:
     if raw in ("committed", "cancelled"):
         return Expect(raw)
     if isinstance(raw, Mapping):
-        unknown = set(raw) - {"rejected", "failed", "pointer"}
-        outcomes = [k for k in ("rejected", "failed") if k in raw]
+        unknown = set(raw) - {"rejected", "failed", "refused", "pointer"}
+        outcomes = [k for k in ("rejected", "failed", "refused") if k in raw]
         if unknown or len(outcomes) != 1:
             raise ScenarioError(
-                path, where, f"{dict(raw)!r} must name exactly one of rejected/failed (plus pointer)"
+                path, where, f"{dict(raw)!r} must name exactly one of rejected/failed/refused (plus pointer)"
             )
         code = raw[outcomes[0]]
         if not isinstance(code, int) or code not in TITLES:
@@ -133,7 +140,7 @@ def _expect(raw: Any, path: Path, where: str) -> Expect:
     raise ScenarioError(path, where, f"{raw!r} is not committed, cancelled, {{rejected: code}} or {{failed: code}}")
 
 
-_STEP_KEYS = {"kind", "items", "office", "day", "send", "expect", "final_day", "seals", "cancel"}
+_STEP_KEYS = {"kind", "items", "office", "day", "send", "answer", "expect", "final_day", "seals", "cancel"}
 
 
 def _step(raw: Any, path: Path, n: int) -> Step:
@@ -179,10 +186,13 @@ def _step(raw: Any, path: Path, n: int) -> Step:
         if not isinstance(cancel, Mapping) or not isinstance(cancel.get("reason"), str):
             raise ScenarioError(path, where + "cancel", "must be {reason: text}")
         reason = cancel["reason"]
+    answer = raw.get("answer", "normal")
+    if answer not in ANSWERS:
+        raise ScenarioError(path, where + "answer", f"{answer!r} is not one of {', '.join(ANSWERS)}")
     expect = _expect(_req(raw, "expect", path, where), path, where + "expect")
     if (expect.outcome == "cancelled") != (reason is not None):
         raise ScenarioError(path, where + "expect", "a cancel step expects 'cancelled', and only it does")
-    return Step(tx_kind, items, office, day, expect, send, final_day, tuple(seals), reason)
+    return Step(tx_kind, items, office, day, expect, send, final_day, tuple(seals), reason, answer)
 
 
 _KEYS = {"id", "title", "purpose", "basis", "applies_to", "carnet", "faults", "home", "steps"}

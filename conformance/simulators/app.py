@@ -148,13 +148,27 @@ async def _common_faults(sim: Simulator, code: str) -> Response | None:
 
 def _document(sim: Simulator, system: NationalCustoms, response: CustomsResponse) -> bytes:
     faults = sim.faults_for(system.adapter.code)
+    if faults.take("unknown_reference") is not None:
+        response = _elsewhere(response)
     if faults.take("missing_signature") is not None:
         return system.answer(response, signed=False)
     data = system.answer(response)
     if faults.take("bad_signature") is not None:
-        officer = system.officer.encode()
-        data = data.replace(officer, officer.replace(b"officer", b"0fficer"), 1)  # altered after signing
+        # altered after signing: the answer's own ID, which every dialect's answer carries
+        ours = response.message_id.encode()
+        data = data.replace(ours, ours[:-1] + (b"0" if ours[-1:] != b"0" else b"1"), 1)
     return data
+
+
+def _elsewhere(response: CustomsResponse) -> CustomsResponse:
+    """The answer as if to a declaration the gateway never sent: another LRN and, for a movement, MRN."""
+    update: dict[str, Any] = {"in_reply_to": "UNSENT" + response.in_reply_to[6:]}
+    if response.movement_reference:
+        update["movement_reference"] = "99ZZ" + response.movement_reference[4:]
+    if response.endorsement is not None and response.kind.value == "transit_discharge":
+        e = response.endorsement
+        update["endorsement"] = e.model_copy(update={"reference": "99ZZ" + e.reference[4:]})
+    return response.model_copy(update=update)
 
 
 # -- SOAP ------------------------------------------------------------------------------------------

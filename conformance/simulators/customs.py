@@ -164,7 +164,10 @@ class NationalCustoms:
         elif d.kind == K.TRANSIT_START:
             final = min(d.date + dt.timedelta(days=8), d.valid_until)
         office = self.adapter.office(d.office)
-        reference = self._mrn(d)
+        # A release at destination (IE025) names the movement's own MRN; other decisions allocate one.
+        reference = (
+            d.movement_reference if d.kind == K.TRANSIT_DISCHARGE and d.movement_reference else self._mrn(d)
+        )
         if d.kind == K.TRANSIT_START:
             self.movements[reference] = d
         return self._response(
@@ -237,11 +240,14 @@ class NationalCustoms:
         rid = (
             "R" + hashlib.sha256(f"{self.adapter.code}/{d.message_id}/{self._seq}".encode()).hexdigest()[:20]
         )
+        # The record keeps carnet and transaction; the national answer written from it carries only the
+        # references a real system sends (LRN answered, MRN), as the response mappings say.
         return Response(
             message_id=rid.upper(),
             in_reply_to=d.message_id,
             carnet_id=d.carnet_id,
             transaction_id=d.transaction_id,
+            movement_reference=d.movement_reference if d.kind == K.TRANSIT_DISCHARGE else None,
             kind=d.kind,
             **answer,  # type: ignore[arg-type]
         )

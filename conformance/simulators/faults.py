@@ -14,6 +14,7 @@ malformed          answers 200 with broken XML                         Retryable
 bad_signature      answers with a signed document altered after        FinalFailure 121
                    signing
 missing_signature  answers with an unsigned document                   FinalFailure 120
+unknown_reference  answers naming an LRN/MRN the gateway never sent    refused 314, attached to nothing
 duplicate          (REST) pushes the decision twice                    callback records one effect
 no_notification    (REST) acknowledges but never pushes the decision   Delivered(ack); query_status answers
 accept_expired     commits declarations on an expired carnet          committed where 203 is due
@@ -40,6 +41,7 @@ KINDS = frozenset(
         "malformed",
         "bad_signature",
         "missing_signature",
+        "unknown_reference",
         "duplicate",
         "no_notification",
         "accept_expired",

@@ -150,13 +150,29 @@ def deliver(
     outcome = with_retries(adapter, lambda: send(adapter, document, message_id), sleep)
     if not isinstance(outcome, Delivered) or outcome.response is None:
         return outcome
-    context = answered(message) if isinstance(message, Declaration) else None
+    context = answered(message) if isinstance(message, Declaration) else _own(document, adapter.code)
     return _checked(adapter, outcome, message_id, context)
 
 
-def answered(declaration: Declaration) -> dict[str, str]:
-    """What an answer to ``declaration`` may take from it when the national message cannot say it."""
-    return {"carnet_id": declaration.carnet_id, "transaction_id": declaration.transaction_id}
+def _own(document: bytes, territory: str) -> Context:
+    """The context of an answer to an already signed document we send as is: that document, read back
+    (our own; its signature was ours), when it is a declaration that can be read alone."""
+    from gateway.codec import without_signature
+    from gateway.translate import from_xml
+
+    try:
+        sent = from_xml(without_signature(parse_xml(document)), territory)
+    except Refusal:
+        return None
+    return answered(sent) if isinstance(sent, Declaration) else None
+
+
+def answered(declaration: Declaration) -> Context:
+    """The context of an answer to ``declaration``: the declaration itself, but only for an answer naming
+    its LRN (or, naming none, its movement's MRN); any other answer is refused 314 (gateway.correlation)."""
+    from gateway.correlation import matching
+
+    return matching(declaration)
 
 
 def _checked(adapter: Adapter, outcome: Delivered, message_id: str, context: Context = None) -> Outcome:
@@ -165,6 +181,8 @@ def _checked(adapter: Adapter, outcome: Delivered, message_id: str, context: Con
     except Refusal as exc:
         if exc.code in _SIGNATURE_CODES:
             return FinalFailure(exc.code, f"customs answer not trustworthy: {exc}", outcome.attempts)
+        if exc.code == Code.UNKNOWN_REFERENCE:  # answers something never sent: attached to nothing
+            return FinalFailure(exc.code, f"customs answer refused: {exc}", outcome.attempts)
         return RetryableFailure(Code.CUSTOMS_FAULT, f"customs answer unreadable: {exc}", outcome.attempts)
     if answer.in_reply_to != message_id:
         return FinalFailure(
@@ -173,13 +191,16 @@ def _checked(adapter: Adapter, outcome: Delivered, message_id: str, context: Con
     return replace(outcome, message=answer)
 
 
-def query_status(territory: str, message_id: str, *, adapter: Adapter | None = None) -> Outcome:
-    """Ask customs for the decision on an acknowledged message (QueryStatus / GET), verified like deliver."""
+def query_status(
+    territory: str, message_id: str, *, adapter: Adapter | None = None, context: Context = None
+) -> Outcome:
+    """Ask customs for the decision on an acknowledged message (QueryStatus / GET), verified like deliver;
+    ``context`` (e.g. :func:`answered` of the declaration) finds what the answer does not name."""
     adapter = adapter or registry.get(territory)
     outcome = (rest.query_status if adapter.transport == "rest" else soap.query_status)(adapter, message_id)
     if not isinstance(outcome, Delivered) or outcome.response is None:
         return outcome
-    return _checked(adapter, outcome, message_id)
+    return _checked(adapter, outcome, message_id, context)
 
 
 UNAVAILABLE_AFTER = 3  # relay attempts (each with its own in-process retries) before customs counts as down

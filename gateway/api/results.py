@@ -39,9 +39,9 @@ class Inbox:
         return self.answer(territory, read_answer(registry.get(territory), document, self._answered))
 
     def _answered(self, partial: dict[str, object]) -> dict[str, object] | None:
-        """The declaration an answer replies to, for what national answers cannot carry (NCTS IE025)."""
-        sub = self.service.db.submission(message_id=str(partial.get("in_reply_to")))
-        return {"carnet_id": sub["carnet_id"], "transaction_id": sub["transaction_id"]} if sub else None
+        """The declaration an answer replies to, found by the LRN or MRN it names (Service.answered):
+        real answers name no carnet or transaction; one naming nothing sent is refused 314."""
+        return self.service.answered(partial)  # type: ignore[arg-type]
 
     def answer(self, territory: str, response: Response) -> str:
         return self.service.apply_response(response, territory)

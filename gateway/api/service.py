@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from gateway import correlation
 from gateway.api.destinations import DestinationPolicy
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Response, declaration_for
@@ -453,6 +454,7 @@ class Service:
             except Conflict:
                 raise refuse(Code.DUPLICATE, "/", "the carnet changed meanwhile; try again") from None
             self.db.add_submission(tracking, message_id, carnet_id, transaction_id, tx.territory, c)
+            self._sent_references(declaration, tx.territory, c)
             self.db.add_event(
                 carnet_id,
                 "submitted",
@@ -488,6 +490,61 @@ class Service:
         raise refuse(
             Code.DUPLICATE, "/", "the carnet kept changing while this answer was applied; send it again"
         )
+
+    def _sent_references(self, declaration: Any, territory: str, conn: Any) -> None:
+        """The national references a submission carries: its LRN (our message ID) and, for an arrival
+        (IE007), the movement's MRN — what customs' answers will name."""
+        sub = {
+            "message_id": declaration.message_id,
+            "carnet_id": declaration.carnet_id,
+            "transaction_id": declaration.transaction_id,
+            "territory": territory,
+        }
+        self.db.add_reference(declaration.message_id, correlation.LRN, correlation.SENT, sub, conn)
+        if declaration.movement_reference:
+            self.db.add_reference(
+                declaration.movement_reference, correlation.MRN, correlation.SENT, sub, conn
+            )
+
+    def answered(self, partial: dict[str, Any]) -> dict[str, Any] | None:
+        """The declaration a customs answer replies to, found by the national references it names (the
+        LRN answered; else the movement's MRN, for the transaction of the answer's kind), as decoding's
+        context: carnet, transaction, kind, office and the message ID answered. None when nothing sent or
+        received carries them: the answer's mapping then refuses it (314), attached to no transaction."""
+        lrn, mrn = correlation.named(partial)
+        if lrn is not None:
+            sub = self.db.submission(message_id=lrn)
+            if sub is None:
+                known = self.db.references(lrn, correlation.LRN)
+                sub = self.db.submission(message_id=known[-1]["message_id"]) if known else None
+            found = self._answer_context(sub, partial)
+            return found
+        if mrn is not None:
+            # newest first: a movement's arrival may be declared again in a new transaction
+            for ref in reversed(self.db.references(mrn, correlation.MRN)):
+                latest = self.db.latest_submission(ref["transaction_id"])
+                found = self._answer_context(latest, partial)
+                if found is not None:
+                    return found
+        return None
+
+    def _answer_context(self, sub: dict[str, Any] | None, partial: dict[str, Any]) -> dict[str, Any] | None:
+        if sub is None:
+            return None
+        try:
+            doc = self.db.carnet(sub["carnet_id"]).doc
+        except NotFound:
+            return None
+        tx = next((t for t in doc.transactions if t.transaction_id == sub["transaction_id"]), None)
+        if tx is None or not correlation.fits(partial, tx.kind.value):
+            return None
+        return {
+            "message_id": sub["message_id"],
+            "carnet_id": sub["carnet_id"],
+            "transaction_id": sub["transaction_id"],
+            "kind": tx.kind.value,
+            "office": tx.office,
+        }
 
     def _submission_for(self, response: Response, territory: str) -> dict[str, Any]:
         """The submission an answer replies to: the transaction's newest one, sent to ``territory``."""
@@ -568,6 +625,10 @@ class Service:
         with self.db.begin() as c:
             self.db.save(doc, row.version, conn=c)
             self.db.add_answer(response.message_id, territory, response.in_reply_to, kind, c)
+            if response.endorsement is not None:  # the MRN customs allocated (IE029, CDS Declaration/ID)
+                self.db.add_reference(
+                    response.endorsement.reference, correlation.MRN, correlation.RECEIVED, sub, c
+                )
             self.db.add_event(
                 doc.carnet.carnet_id,
                 kind,

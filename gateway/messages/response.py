@@ -12,10 +12,16 @@ from gateway.model.common import CarnetId, StrictModel
 
 
 class Response(StrictModel):
+    """Real answers name only national references (LRN, MRN), never the carnet or the eATA transaction:
+    the gateway finds those from what it sent (``gateway.correlation``) and fills them when it knows them."""
+
     message_id: MessageId
-    in_reply_to: MessageId
-    carnet_id: CarnetId
-    transaction_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,35}$")]
+    in_reply_to: MessageId = Field(description="The message ID (LRN) of the declaration answered")
+    carnet_id: CarnetId | None = None
+    transaction_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,35}$")] | None = None
+    movement_reference: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,35}$")] | None = Field(
+        default=None, description="The transit movement (MRN) the answer names (NCTS IE056 of an IE007)"
+    )
     kind: TransactionKind = Field(description="Kind of the declaration answered")
     endorsement: Endorsement | None = None
     rejection: Rejection | None = None

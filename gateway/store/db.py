@@ -362,6 +362,43 @@ class Database:
             ).first()
         return dict(row._mapping) if row else None
 
+    # -- national references (LRN sent, MRN sent or allocated) per transaction ------------------
+    def add_reference(
+        self,
+        value: str,
+        scheme: str,
+        direction: str,
+        sub: dict[str, Any],
+        conn: Connection,
+    ) -> None:
+        """Record that ``value`` (an LRN or MRN) was sent or received for submission ``sub``."""
+        r = t.references.c
+        seen = conn.execute(
+            select(r.id).where(r.value == value, r.scheme == scheme, r.message_id == sub["message_id"])
+        ).first()
+        if seen is None:
+            conn.execute(
+                insert(t.references).values(
+                    value=value,
+                    scheme=scheme,
+                    direction=direction,
+                    message_id=sub["message_id"],
+                    carnet_id=sub["carnet_id"],
+                    transaction_id=sub["transaction_id"],
+                    territory=sub["territory"],
+                    at=time.time(),
+                )
+            )
+
+    def references(self, value: str, scheme: str | None = None) -> list[dict[str, Any]]:
+        """Every record of reference ``value`` (of ``scheme``, LRN or MRN), oldest first."""
+        r = t.references.c
+        q = select(t.references).where(r.value == value).order_by(r.id)
+        if scheme is not None:
+            q = q.where(r.scheme == scheme)
+        with self.engine.connect() as c:
+            return [dict(row._mapping) for row in c.execute(q)]
+
     # -- customs answers applied (once each, in the transaction of their effect) ----------------
     def answer_seen(self, message_id: str, conn: Connection | None = None) -> bool:
         query = select(t.answers.c.message_id).where(t.answers.c.message_id == message_id)

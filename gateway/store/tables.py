@@ -109,3 +109,20 @@ shares = Table(
     Column("transactions", Text, nullable=False),
     Column("expires", Float, nullable=False),
 )
+
+# National references per transaction, sent and received (issue 12: answers are matched by what real
+# answers carry): the LRN we sent (= our message ID), the MRN an IE007 names, the MRN customs allocated
+# (IE028/IE029, CDS DMSACC Declaration/ID). An answer naming a reference found nowhere here is refused.
+references = Table(
+    "references",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("value", String(64), nullable=False, index=True),  # the reference itself (LRN an..35, MRN an18)
+    Column("scheme", String(8), nullable=False),  # LRN | MRN
+    Column("direction", String(8), nullable=False),  # sent | received
+    Column("message_id", String(64), nullable=False),  # the submission it belongs to
+    Column("carnet_id", String(40), nullable=False),
+    Column("transaction_id", String(64), nullable=False, index=True),
+    Column("territory", String(2), nullable=False),
+    Column("at", Float, nullable=False),
+)

@@ -155,6 +155,10 @@ def from_xml(
     data = engine.from_xml(m, root, territory, params)
     for path, placeholder in m.placeholders.items():
         _drop_if(data, path.split("."), placeholder)
+    if m.model == "response" and isinstance(data.get("rejection"), dict):
+        # a rejection (CDS DMSREJ: Error, RejectionDateTime) also names the MRN of what it rejects
+        # (Declaration/ID): that is no endorsement
+        data.pop("endorsement", None)
     if m.context:
         found = context(data) if callable(context) else context
         if isinstance(found, (Declaration, Response)):

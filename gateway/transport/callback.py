@@ -3,7 +3,11 @@
 - ``POST /callback/XX``       a signed national answer as the body (CDS-like notifications)
 - ``POST /callback/XX/soap``  NotifyEndorsement / NotifyRejection / NotifyClaim (base64 document)
 
-Each document is verified against territory XX's trust anchors and decoded from the signed content only.
+Each document is verified against territory XX's trust anchors and decoded from the signed content only,
+and matched to the declaration it answers by the national references it names (LRN, MRN): ``answered``
+(the running gateway passes ``Service.answered``, over everything it sent) or, without one, the
+declarations registered with :meth:`Inbox.expect`. An answer naming references nothing sent carries is
+refused (314) and attached to nothing.
 Notifications are idempotent by the answer's message ID: a repeat is acknowledged and has no further
 effect. Verified answers go to ``on_answer`` (the service applies them, once, and says ``duplicate`` for a
 repeat) before they are recorded here, so one whose application failed is applied when sent again;
@@ -18,12 +22,15 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.bounded import Bounded
+from gateway.correlation import matching, named
 from gateway.errors import Code, Refusal, refuse
+from gateway.messages import Declaration
 from gateway.messages import Response as CustomsResponse
 from gateway.model import Claim
 from gateway.resources import data_dir
@@ -44,6 +51,7 @@ log = logging.getLogger("eata.callback")
 CALLBACK_WSDL = ("xsd", "wsdl", "gateway-callback.wsdl")
 
 OnAnswer = Callable[[str, CustomsResponse, bytes], str | None]  # the outcome; "duplicate" if seen
+Answered = Callable[[dict[str, Any]], dict[str, Any] | None]  # partial answer -> the declaration answered
 OnClaim = Callable[[str, Claim, bytes], None]
 
 
@@ -57,6 +65,7 @@ class Inbox:
     effects: dict[str, int] = field(default_factory=Bounded)
     claims: dict[str, Claim] = field(default_factory=Bounded)  # by claim ID, verified
     refused: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
+    sent: dict[str, Declaration] = field(default_factory=Bounded)  # by message ID (LRN): see expect
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
 
@@ -73,6 +82,22 @@ class Inbox:
             self.answers[answer.in_reply_to] = answer
             self._arrived.notify_all()
             return True
+
+    def expect(self, declaration: Declaration) -> None:
+        """Answers to ``declaration`` may arrive here (tests, demos; the gateway uses its own store)."""
+        with self._lock:
+            self.sent[declaration.message_id] = declaration
+
+    def answered(self, partial: dict[str, Any]) -> dict[str, Any] | None:
+        """The registered declaration an answer names by its LRN, or (naming none) by its movement."""
+        lrn, _mrn = named(partial)
+        with self._lock:
+            candidates = [self.sent[lrn]] if lrn in self.sent else [] if lrn else list(self.sent.values())
+        for declaration in reversed(candidates):
+            found = matching(declaration)(partial)
+            if found is not None:
+                return found
+        return None
 
     def record_claim(self, claim: Claim) -> bool:
         """True the first time this claim arrives (customs may push a notification again)."""
@@ -94,7 +119,10 @@ class Inbox:
 
 
 def callback_app(
-    inbox: Inbox | None = None, on_answer: OnAnswer | None = None, on_claim: OnClaim | None = None
+    inbox: Inbox | None = None,
+    on_answer: OnAnswer | None = None,
+    on_claim: OnClaim | None = None,
+    answered: Answered | None = None,
 ) -> FastAPI:
     from gateway.adapters import registry
     from gateway.adapters.delivery import read_answer, read_claim
@@ -109,7 +137,7 @@ def callback_app(
     app.state.inbox = inbox
 
     def accept(territory: str, document: bytes) -> bool:
-        answer = read_answer(registry.get(territory), document)
+        answer = read_answer(registry.get(territory), document, answered or inbox.answered)
         # Applied first, received after: an answer whose application failed leaves no receipt behind, so
         # customs sending it again gets it applied (the store decides duplicates, in the effect's transaction).
         outcome = on_answer(territory, answer, document) if on_answer is not None else None

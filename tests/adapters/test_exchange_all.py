@@ -29,6 +29,7 @@ def _answer(world: World, code: str, outcome: object, message_id: str) -> Respon
 @pytest.mark.parametrize("code", CODES)
 def test_importation_and_re_exportation(world: World, code: str) -> None:
     imp = journey_declaration(code, "importation", message_id=f"{code}-IMP-1")
+    world.inbox.expect(imp)  # pushed answers name only the LRN: the callback matches them to what was sent
     answer = _answer(world, code, deliver(imp, code), imp.message_id)
     assert answer.committed, answer.rejection
     assert answer.in_reply_to == imp.message_id and answer.carnet_id == imp.carnet_id
@@ -37,6 +38,7 @@ def test_importation_and_re_exportation(world: World, code: str) -> None:
     assert e.final_date == min(add_months(imp.date, 12), imp.valid_until)
 
     rex = journey_declaration(code, "re_exportation", message_id=f"{code}-REX-1")
+    world.inbox.expect(rex)
     answer = _answer(world, code, deliver(rex, code), rex.message_id)
     assert answer.committed, answer.rejection
     assert answer.kind.value == "re_exportation" and answer.endorsement.final_date is None  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""Scenario files: the 18 shipped ones load; a malformed one is refused naming file and field."""
+"""Scenario files: the 20 shipped ones load; a malformed one is refused naming file and field."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ steps:
 
 def test_shipped_scenarios_load() -> None:
     scenarios = load_scenarios()
-    assert len(scenarios) == 18
-    assert len({s.id for s in scenarios}) == 18
+    assert len(scenarios) == 20
+    assert len({s.id for s in scenarios}) == 20
     by_id = {s.id: s for s in scenarios}
     assert by_id["schema-invalid"].steps[0].expect.pointer is True
     assert by_id["endpoint-timeout"].sim_faults and by_id["eu-two-step-export"].home

@@ -48,6 +48,10 @@ def in_keys(keys: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return keys
 
 
+# What the gateway sent, for answers read outside the service (real answers name only the LRN)
+ANSWERED = {"carnet_id": CID, "transaction_id": "tx-005", "kind": "importation"}
+
+
 def _answer(code: str, in_reply_to: str = "EATA-ANSWERED", **over: object) -> Response:
     office = registry.get(code).office_ids
     data: dict[str, object] = {
@@ -76,13 +80,13 @@ def test_only_the_territorys_own_signer_is_believed(in_keys: Path, code: str) ->
     adapter = registry.get(code)
     response = _answer(code)
     assert (
-        read_answer(adapter, _signed(in_keys, code, adapter.sim_key, response)).in_reply_to
+        read_answer(adapter, _signed(in_keys, code, adapter.sim_key, response), ANSWERED).in_reply_to
         == response.in_reply_to
     )
     forgers = [registry.get(other).sim_key for other in CODES if other != code] + ["gateway"]
     for forger in forgers:
         with pytest.raises(Refusal) as info:
-            read_answer(adapter, _signed(in_keys, code, forger, response))
+            read_answer(adapter, _signed(in_keys, code, forger, response), ANSWERED)
         assert info.value.code == Code.CERT_UNTRUSTED, forger
         assert "does not sign for customs of" in str(info.value) or "gateway's own key" in str(info.value)
 
@@ -111,7 +115,7 @@ def test_a_claim_signed_by_another_territory_is_refused(in_keys: Path) -> None:
 def test_the_gateways_own_certificate_cannot_be_named_a_signer(in_keys: Path) -> None:
     adapter = registry.get("NO").with_(signers=("gateway",))
     with pytest.raises(Refusal) as info:
-        read_answer(adapter, _signed(in_keys, "NO", "gateway", _answer("NO")))
+        read_answer(adapter, _signed(in_keys, "NO", "gateway", _answer("NO")), ANSWERED)
     assert info.value.code == Code.NOT_CONFIGURED
 
 
@@ -132,9 +136,12 @@ def test_per_territory_trust_folder_binds_signers(
     monkeypatch.setenv("EATA_KEYS_DIR", str(prod))
     adapter = registry.get("CH")
     response = _answer("CH")
-    assert read_answer(adapter, _signed(prod, "CH", "sim-at", response)).message_id == response.message_id
+    assert (
+        read_answer(adapter, _signed(prod, "CH", "sim-at", response), ANSWERED).message_id
+        == response.message_id
+    )
     with pytest.raises(Refusal) as info:
-        read_answer(adapter, _signed(prod, "CH", "sim-ch", response))
+        read_answer(adapter, _signed(prod, "CH", "sim-ch", response), ANSWERED)
     assert info.value.code == Code.CERT_UNTRUSTED
 
 
@@ -159,7 +166,10 @@ def callback(in_keys: Path, tmp_path: Path) -> Iterator[Callback]:
     db.create_carnet(DOC.model_copy(update={"transactions": tuple(txs)}), issuer.id, "482913")
     with db.begin() as c:
         db.add_submission("track-1", "EATA-ANSWERED", CID, "tx-005", "CH", c)
-    app = callback_app(on_answer=lambda territory, answer, _doc: service.apply_response(answer, territory))
+    app = callback_app(
+        on_answer=lambda territory, answer, _doc: service.apply_response(answer, territory),
+        answered=service.answered,  # as the running gateway: matched by the LRN/MRN it names
+    )
     with serving(app) as server:
         yield Callback(server.url, service, db, in_keys)
 
@@ -187,12 +197,17 @@ def test_forged_decisions_at_the_callback_commit_nothing(callback: Callback) -> 
 
 
 def test_answers_matching_no_submission_are_refused(callback: Callback) -> None:
-    for over in ({"in_reply_to": "EATA-NEVER-SENT"}, {"transaction_id": "tx-004"}):
-        data = _signed(callback.keys, "CH", "sim-ch", _answer("CH", **over))  # type: ignore[arg-type]
-        r = httpx.post(f"{callback.url}/callback/CH", content=data, trust_env=False)
-        assert r.status_code == 400
-        assert r.json()["problems"][0]["code"] == Code.UNKNOWN_REFERENCE
+    data = _signed(callback.keys, "CH", "sim-ch", _answer("CH", in_reply_to="EATA-NEVER-SENT"))
+    r = httpx.post(f"{callback.url}/callback/CH", content=data, trust_env=False)
+    assert r.status_code == 400
+    assert r.json()["problems"][0]["code"] == Code.UNKNOWN_REFERENCE
+    assert "EATA-NEVER-SENT" in r.json()["problems"][0]["message"]
+    # an answer naming a transaction itself (eATA-aware systems may) must agree with the LRN's
+    with pytest.raises(Refusal) as info:
+        callback.service.apply_response(_answer("CH", transaction_id="tx-004"), "CH")
+    assert info.value.code == Code.UNKNOWN_REFERENCE
     assert _state(callback) == "submitted"
+    assert not callback.db.references("EATA-NEVER-SENT")
 
 
 def test_an_answer_to_a_superseded_submission_is_refused(callback: Callback) -> None:

@@ -20,6 +20,7 @@ from gateway.transport.soap import HttpxTransport, wsdl_document
 
 def _signed_answer(world: World, code: str, in_reply_to: str) -> tuple[Response, bytes]:
     d = journey_declaration(code, message_id=in_reply_to)
+    world.inbox.expect(d)  # real answers name only the LRN: the callback matches them to what was sent
     response = Response(
         message_id=f"N{in_reply_to}",
         in_reply_to=in_reply_to,

@@ -10,7 +10,7 @@ import pytest
 
 from conformance.simulators.testing import World, journey_declaration
 from gateway.adapters import registry
-from gateway.adapters.delivery import deliver, encode_for, query_status
+from gateway.adapters.delivery import answered, deliver, encode_for, query_status
 from gateway.codec import encode
 from gateway.errors import Code
 from gateway.messages import Response
@@ -93,7 +93,7 @@ def test_signed_bytes_are_sent_as_they_are(world: World) -> None:
     d = journey_declaration("PL", message_id="RAW-1")
     outcome = deliver(encode_for(adapter, d), "PL")  # message ID read from the document
     assert _answer(outcome).in_reply_to == "RAW-1"
-    assert _answer(query_status("PL", "RAW-1")).in_reply_to == "RAW-1"
+    assert _answer(query_status("PL", "RAW-1", context=answered(d))).in_reply_to == "RAW-1"
 
 
 @pytest.mark.parametrize(("code", "party", "expected"), [("BG", "untrusted", 122), ("NO", "expired", 122)])

@@ -11,7 +11,7 @@ from conformance.simulators.faults import Faults, parse
 from conformance.simulators.testing import World, journey_declaration
 from gateway.adapters import registry
 from gateway.adapters.base import Adapter, RetryPolicy, Timeouts
-from gateway.adapters.delivery import deliver, query_status
+from gateway.adapters.delivery import answered, deliver, query_status
 from gateway.errors import Code
 from gateway.transport import Delivered, FinalFailure, RetryableFailure
 
@@ -85,6 +85,7 @@ def test_untrustworthy_answer_is_final(world: World, profile: str, code: int) ->
 def test_duplicate_notification_has_one_effect(world: World) -> None:
     world.simulator.set_faults("duplicate")
     d = journey_declaration("GB", message_id="GB-DUP-1")
+    world.inbox.expect(d)  # the pushed answer names only its LRN: matched to what was sent
     assert isinstance(deliver(d, "GB", adapter=fast("GB")), Delivered)
     answer = world.inbox.wait_for(d.message_id)
     assert answer is not None and answer.committed
@@ -100,14 +101,14 @@ def test_missing_notification_is_recovered_by_status_query(world: World) -> None
     outcome = deliver(d, "GB", adapter=fast("GB"))
     assert isinstance(outcome, Delivered) and outcome.response is None and outcome.ack_id
     assert world.inbox.wait_for(d.message_id, timeout=0.3) is None
-    polled = query_status("GB", d.message_id)
+    polled = query_status("GB", d.message_id, context=answered(d))
     assert isinstance(polled, Delivered) and polled.message is not None and polled.message.committed
 
 
 def test_soap_acknowledged_message_can_be_queried(world: World) -> None:
     d = journey_declaration("SI", message_id="SI-Q-1")
     assert isinstance(deliver(d, "SI"), Delivered)
-    polled = query_status("SI", d.message_id)
+    polled = query_status("SI", d.message_id, context=answered(d))
     assert isinstance(polled, Delivered) and polled.message is not None
     unknown = query_status("SI", "NEVER-SENT")
     assert isinstance(unknown, RetryableFailure)  # status "unknown": nothing to read yet

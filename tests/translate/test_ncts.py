@@ -78,11 +78,24 @@ def test_journey_transit_start_is_an_exact_ie015() -> None:
     assert root.findtext("messageRecipient") == "NTA.SE"
 
 
+def _sent(index: int, message_id: str = "EATA0001"):  # type: ignore[no-untyped-def]
+    """What the gateway sent for transaction ``index``: answers are read against it (by LRN / MRN)."""
+    from gateway.adapters.delivery import answered
+
+    return answered(declaration_for(_doc(), index, message_id))
+
+
 def test_journey_transit_start_endorsement_is_an_exact_ie029() -> None:
     response = _response(2)
     root = to_xml(response, response.territory)
     assert root.tag == f"{NS}CC029C"
-    assert from_xml(root, response.territory) == response
+    assert from_xml(root, response.territory, context=_sent(2)) == response
+    # the LRN correlates; no eATA transaction ID travels (a real IE029 has none)
+    assert root.findtext("TransitOperation/LRN") == "EATA0001" and root.find("correlationIdentifier") is None
+    assert response.transaction_id not in etree.tostring(root).decode()
+    with pytest.raises(Refusal) as err:  # an IE029 for an LRN nothing was sent under: attached to nothing
+        from_xml(root, response.territory, context=_sent(2, "EATA0999"))
+    assert err.value.problems[0].code == Code.UNKNOWN_REFERENCE
     _valid(root, "cc029c.xsd")
     assert root.findtext("TransitOperation/MRN") == "26SE7F3A9C21B04DJ5"
     odd = response.model_copy(
@@ -91,7 +104,7 @@ def test_journey_transit_start_endorsement_is_an_exact_ie029() -> None:
     root = to_xml(odd, odd.territory)
     # 'SE603340-0003' is no MRN: a placeholder MRN, the reference itself in ATAMR
     assert root.xpath("Consignment/AdditionalInformation[code='ATAMR']/text/text()") == ["SE603340-0003"]
-    assert from_xml(root, odd.territory) == odd
+    assert from_xml(root, odd.territory, context=_sent(2)) == odd
 
 
 def test_an_mrn_reference_is_the_ie029_mrn() -> None:
@@ -103,7 +116,7 @@ def test_an_mrn_reference_is_the_ie029_mrn() -> None:
     root = to_xml(response, response.territory)
     assert root.findtext("TransitOperation/MRN") == MRN
     assert not root.xpath("Consignment/AdditionalInformation[code='ATAMR']")
-    assert from_xml(root, response.territory) == response
+    assert from_xml(root, response.territory, context=_sent(2)) == response
 
 
 def test_journey_transit_discharge_ie007_is_valid_and_carries_what_it_can() -> None:
@@ -153,11 +166,13 @@ def test_journey_transit_discharge_endorsement_ie025_is_valid() -> None:
     ("kind", "code"), [(TransactionKind.TRANSIT_START, "015"), (TransactionKind.TRANSIT_DISCHARGE, "007")]
 )
 def test_ie056_rejection_parses_back_with_its_kind(kind: TransactionKind, code: str) -> None:
+    discharge = kind is TransactionKind.TRANSIT_DISCHARGE
     rejection = Response(
         message_id="DENCTS88213544",
         in_reply_to="EATA0001",
         carnet_id="NO/2026/000123",
         transaction_id="tx-003",
+        movement_reference=MRN if discharge else None,
         kind=kind,
         rejection=Rejection(
             office="DE006231",
@@ -172,10 +187,32 @@ def test_ie056_rejection_parses_back_with_its_kind(kind: TransactionKind, code: 
     root = etree.fromstring(data)
     assert root.findtext("TransitOperation/businessRejectionType") == code
     _valid(root, "cc056c.xsd")
-    back = from_bytes(data, "DE")
+    # as real IE056s: the LRN of a rejected IE015, the MRN of a rejected IE007; no carnet, no transaction,
+    # no FunctionalError carrying eATA IDs (only the eATA code, at /rejection/code)
+    assert root.findtext("TransitOperation/LRN") == (None if discharge else "EATA0001")
+    assert root.findtext("TransitOperation/MRN") == (MRN if discharge else None)
+    assert root.xpath("FunctionalError/errorPointer/text()") == ["/rejection/code"]
+    assert not root.xpath("//*[text()='NO/2026/000123' or text()='tx-003']")
+    sent = declaration_for(_doc(), 2, "EATA0001").model_copy(
+        update={"kind": kind, "transaction_id": "tx-003", "office": "DE006231", "movement_reference": MRN}
+    )
+    from gateway.adapters.delivery import answered
+
+    back = from_bytes(data, "DE", context=answered(sent))
     assert isinstance(back, Response)
     assert back.kind is kind
-    assert back == rejection
+    assert back == rejection.model_copy(
+        update={"rejection": rejection.rejection.model_copy(update={"officer": None})}
+    )  # type: ignore[union-attr]
+    with pytest.raises(Refusal) as err:  # naming a movement / LRN nothing was sent for
+        from_bytes(
+            data,
+            "DE",
+            context=answered(
+                sent.model_copy(update={"message_id": "X1", "movement_reference": "26DE623100000999J4"})
+            ),
+        )
+    assert err.value.problems[0].code == Code.UNKNOWN_REFERENCE
 
 
 def test_transit_item_without_gross_mass_is_refused_with_a_pointer() -> None:

@@ -118,6 +118,67 @@ def test_cds_dmsacc_is_read_against_the_declaration_sent_under_its_lrn() -> None
     assert e.officer is None and e.place is None  # a CDS notification names neither
 
 
+# A CDS rejection notification (DMSREJ, FunctionCode 03) shaped like the DMSACC sample above and HMRC's
+# published notification examples: in md:MetaData, the LRN and MRN, the rejection time and an Error with a
+# national validation code (CDS12056) and pointers, but no description, carnet or eATA code.
+DMSREJ = b"""<_2:MetaData xmlns:_2="urn:wco:datamodel:WCO:DocumentMetaData-DMS:2">
+    <_2:WCODataModelVersionCode>3.6</_2:WCODataModelVersionCode>
+    <_2:WCOTypeName>RES</_2:WCOTypeName>
+    <_2:ResponsibleCountryCode/>
+    <_2:ResponsibleAgencyName/>
+    <_2:AgencyAssignedCustomizationCode/>
+    <_2:AgencyAssignedCustomizationVersionCode/>
+    <_2_1:Response xmlns:_2_1="urn:wco:datamodel:WCO:RES-DMS:2">
+        <_2_1:FunctionCode>03</_2_1:FunctionCode>
+        <_2_1:FunctionalReferenceID>6be6c6f61f0346748016b823eeda669d</_2_1:FunctionalReferenceID>
+        <_2_1:IssueDateTime>
+            <_2_2:DateTimeString formatCode="304" xmlns:_2_2="urn:wco:datamodel:WCO:Response_DS:DMS:2">20230526205509+01</_2_2:DateTimeString>
+        </_2_1:IssueDateTime>
+        <_2_1:Error>
+            <_2_1:ValidationCode>CDS12056</_2_1:ValidationCode>
+            <_2_1:Pointer>
+                <_2_1:DocumentSectionCode>42A</_2_1:DocumentSectionCode>
+            </_2_1:Pointer>
+            <_2_1:Pointer>
+                <_2_1:DocumentSectionCode>67A</_2_1:DocumentSectionCode>
+                <_2_1:TagID>360</_2_1:TagID>
+            </_2_1:Pointer>
+        </_2_1:Error>
+        <_2_1:Declaration>
+            <_2_1:FunctionalReferenceID>4.1.0CDSP10284_TC02_19</_2_1:FunctionalReferenceID>
+            <_2_1:ID>23GB5SCPZSPYDAUAA2</_2_1:ID>
+            <_2_1:RejectionDateTime>
+                <_2_2:DateTimeString formatCode="304" xmlns:_2_2="urn:wco:datamodel:WCO:Response_DS:DMS:2">20230526205507+01</_2_2:DateTimeString>
+            </_2_1:RejectionDateTime>
+            <_2_1:VersionID>1</_2_1:VersionID>
+        </_2_1:Declaration>
+    </_2_1:Response>
+</_2:MetaData>"""
+
+
+def test_cds_rejection_with_a_national_code_is_read_as_510_keeping_the_code() -> None:
+    """DMSREJ: ValidationCode CDS12056 is no eATA code: read as 510 (rejected by customs), the national
+    code kept in the reason; matched by its LRN to the declaration sent, else refused 314."""
+    assert refusal(DMSREJ).problems[0].code == Code.UNKNOWN_REFERENCE  # nothing sent under that LRN
+    from gateway.adapters.delivery import answered
+
+    sent = journey_declaration(4, message_id="4.1.0CDSP10284_TC02_19", office="GB000040")
+    other = sent.model_copy(update={"message_id": "4.1.0CDSP10284_TC02_18"})
+    assert refusal(DMSREJ, context=answered(other)).problems[0].code == Code.UNKNOWN_REFERENCE
+    answer = from_bytes(DMSREJ, "GB", context=answered(sent))
+    assert isinstance(answer, Response) and not answer.committed
+    assert (answer.in_reply_to, answer.carnet_id, answer.transaction_id) == (
+        sent.message_id,
+        sent.carnet_id,
+        sent.transaction_id,
+    )
+    r = answer.rejection
+    assert r is not None
+    assert r.code == Code.CUSTOMS_REJECTED and "CDS12056" in r.reason
+    assert r.office == "GB000040"
+    assert r.at == datetime(2023, 5, 26, 19, 55, 7, tzinfo=UTC)
+
+
 def _as_ata(data: bytes, carnet: str) -> bytes:
     """HMRC's IE015 with one change: the carnet named as supporting document N955 (CL213)."""
     doc = (
@@ -241,7 +302,7 @@ def _release(indicator: str) -> bytes:
 
 
 def test_ie025_full_release_commits_on_the_release_date() -> None:
-    context = {"carnet_id": "NO/2026/000123", "transaction_id": "tx-004"}
+    context = {"carnet_id": "NO/2026/000123", "transaction_id": "tx-004", "in_reply_to": "EATA0002"}
     answer = from_bytes(_release("1"), "DE", context=context)
     assert isinstance(answer, Response) and answer.committed
     assert answer.endorsement is not None
@@ -251,7 +312,7 @@ def test_ie025_full_release_commits_on_the_release_date() -> None:
 
 @pytest.mark.parametrize("indicator", ["2", "3"])
 def test_ie025_other_indicators_leave_the_voucher_open(indicator: str) -> None:
-    context = {"carnet_id": "NO/2026/000123", "transaction_id": "tx-004"}
+    context = {"carnet_id": "NO/2026/000123", "transaction_id": "tx-004", "in_reply_to": "EATA0002"}
     answer = from_bytes(_release(indicator), "DE", context=context)
     assert isinstance(answer, Response) and not answer.committed
     assert answer.rejection is not None
