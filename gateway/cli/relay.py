@@ -135,6 +135,10 @@ def status_cmd(
     except AMQPError as exc:
         raise _unusable(f"cannot reach the broker: {exc!r}") from exc
     backlog = Store(_store(store)).outbox_counts()
+    from gateway.adapters.base import keys_dir
+    from gateway.console.certs import WARN_DAYS, inventory
+
+    certs = inventory(keys_dir())
     if as_json:
         emit_json(
             {
@@ -165,6 +169,14 @@ def status_cmd(
         f"outbox pending {backlog['outbox_pending']}, failed {backlog['outbox_failed']}; "
         f"carnets held {backlog['holds']}, parked messages {backlog['parked']}"
     )
+    due = [c for c in certs if c.level != "ok"]
+    for c in sorted(due, key=lambda c: c.days_left):
+        when = f"expired {-c.days_left} days ago" if c.days_left < 0 else f"expires in {c.days_left} days"
+        console.print(
+            f"[red]certificate {c.level}[/red]: {c.subject} ({c.role} {c.territory or 'all'}) {when}"
+        )
+    if certs and not due:
+        console.print(f"certificates: {len(certs)}, none expiring within {WARN_DAYS} days")
 
 
 @dlq_app.command("list")
@@ -184,10 +196,6 @@ def dlq_list(territory: Territory, limit: int = 50, amqp: Amqp = None, as_json: 
 
 @dlq_app.command("show")
 def dlq_show(territory: Territory, message_id: str, amqp: Amqp = None, as_json: AsJson = False) -> None:
-    from gateway.adapters.base import keys_dir
-    from gateway.console.certs import WARN_DAYS, inventory
-
-    certs = inventory(keys_dir())
     """One dead letter with its headers and body."""
     letter = dlq_ops.show(_amqp(amqp), territory, message_id)
     if letter is None:
@@ -208,14 +216,6 @@ def dlq_replay(
     amqp: Amqp = None,
     as_json: AsJson = False,
 ) -> None:
-    due = [c for c in certs if c.level != "ok"]
-    for c in sorted(due, key=lambda c: c.days_left):
-        when = f"expired {-c.days_left} days ago" if c.days_left < 0 else f"expires in {c.days_left} days"
-        console.print(
-            f"[red]certificate {c.level}[/red]: {c.subject} ({c.role} {c.territory or 'all'}) {when}"
-        )
-    if certs and not due:
-        console.print(f"certificates: {len(certs)}, none expiring within {WARN_DAYS} days")
     """Send dead letters back to the work queue (attempts reset)."""
     moved = dlq_ops.replay(_amqp(amqp), territory, set(message_id) if message_id else None)
     emit_json({"replayed": moved}) if as_json else console.print(f"replayed {moved}")
