@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,11 @@ class Runtime:
         self.drainer: OutboxDrainer | None = None
         self.consumer: ResultConsumer | None = None
         if settings.amqp_url:
-            self.drainer = OutboxDrainer(Publisher(settings.amqp_url, self.store), sorted(EATA_COUNTRIES))
+            self.drainer = OutboxDrainer(
+                Publisher(settings.amqp_url, self.store),
+                sorted(EATA_COUNTRIES),
+                on_failures=lambda n: self.app.state.metrics.outbox_failures.inc(n),
+            )
         self.service = Service(
             self.db,
             outbox=self.store,
@@ -56,7 +61,11 @@ class Runtime:
             )
         self.app: FastAPI = create_app(
             self.service,
-            ready_checks={"store": self._store_ready, "broker": self._broker_ready},
+            ready_checks={
+                "store": self._store_ready,
+                "broker": self._broker_ready,
+                "outbox": self._outbox_ready,
+            },
             client_certs=ClientCertPolicy(
                 settings.client_cert_header,
                 frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip()),
@@ -83,7 +92,11 @@ class Runtime:
             self._chain(settings.amqp_url, Path(settings.chain_keys))
         if settings.amqp_url:
             self.app.state.metrics.sampler = broker_sampler(
-                settings.amqp_url, sorted(EATA_COUNTRIES), self.store.outbox_counts
+                settings.amqp_url,
+                sorted(EATA_COUNTRIES),
+                self.store.outbox_counts,
+                self.store.outbox_oldest_age,
+                lambda: self.drainer is None or self.drainer.error is None,
             )
 
     def _chain(self, amqp_url: str, keys: Path) -> None:
@@ -131,6 +144,18 @@ class Runtime:
         except Exception as exc:  # any driver error means not ready
             return str(exc)
         return None
+
+    def _outbox_ready(self) -> str | None:
+        """Down while the drainer cannot publish: since when, why, and how much waits."""
+        if self.drainer is None or self.drainer.error is None:
+            return None
+        since = time.time() - (self.drainer.down_since or time.time())
+        try:
+            waiting = self.store.outbox_counts()["outbox_pending"]
+            age = f"{waiting} waiting, oldest {self.store.outbox_oldest_age():.0f} s"
+        except Exception as exc:  # the store may be the one away
+            age = f"backlog unknown ({type(exc).__name__})"
+        return f"not publishing for {since:.0f} s: {self.drainer.error}; {age}"
 
     def _broker_ready(self) -> str | None:
         if not self.settings.amqp_url:

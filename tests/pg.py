@@ -2,8 +2,8 @@
 free port, with its own data directory and unix socket directory in a temp dir, fsync off (speed; the data
 is thrown away). Run as the ``postgres`` OS user when the tests run as root (PostgreSQL refuses root).
 
-Each test gets a fresh database copied from a template (``CREATE DATABASE … TEMPLATE …``: a file copy, a
-few milliseconds), dropped afterwards.
+Each test gets a fresh database copied from a template at the schema's head (``CREATE DATABASE … TEMPLATE
+…``: a file copy, a few milliseconds), dropped afterwards; ``create_database("template0")`` gives an empty one.
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ class PgCluster:
         self.started = True
         with self.admin() as conn:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        from gateway.store.schema import prepare
+
+        prepare(self.url(TEMPLATE))  # every test database starts at the schema's head
         return self
 
     def stop(self) -> None:

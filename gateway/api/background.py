@@ -9,11 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import pika
 from pika.exceptions import AMQPError
+from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.relay.backoff import Backoff, quiet_pika, reason
 from gateway.relay.envelope import Envelope
 from gateway.relay.publisher import Publisher
 from gateway.relay.topology import GATEWAY_GROUP, Topology, events_queue
@@ -23,10 +26,26 @@ Handler = Callable[[str, str, str, bytes], str]  # (territory, carnet_id, messag
 
 
 class OutboxDrainer:
-    def __init__(self, publisher: Publisher, territories: list[str], interval_s: float = 1.0) -> None:
+    """Drains the outbox every ``interval_s`` (and when woken). While the broker is away it says so once
+    per outage — one warning when publishing stops, one line when it works again — backs off, and keeps
+    :attr:`down_since` / :attr:`error` for ``/readyz``; ``on_failures`` is told of each failed round (metrics)."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        territories: list[str],
+        interval_s: float = 1.0,
+        *,
+        on_failures: Callable[[int], None] | None = None,
+    ) -> None:
         self.publisher = publisher
         self.territories = territories
         self.interval_s = interval_s
+        self.on_failures = on_failures
+        self.error: str | None = None  # why publishing stopped; None while it works
+        self.down_since: float | None = None
+        self._declared = False
+        quiet_pika()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="outbox-drainer", daemon=True)
@@ -44,17 +63,45 @@ class OutboxDrainer:
         self.thread.join(timeout=10)
         self.publisher.close()
 
+    def round(self) -> str | None:
+        """One drain round; returns why it stopped short (None: the outbox went out)."""
+        try:
+            if not self._declared:
+                self.publisher.declare(self.territories)
+                self._declared = True
+            self.publisher.drain()
+            why = self.publisher.drain_error
+        except (AMQPError, OSError, ConnectionError) as exc:
+            why = f"broker unreachable: {reason(exc)}"
+        except SQLAlchemyError as exc:
+            why = f"store unreachable: {reason(exc)}"
+        if why is not None and self.on_failures is not None:
+            self.on_failures(1)
+        self._outage(why)
+        return why
+
+    def _outage(self, why: str | None) -> None:
+        if why is None:
+            if self.down_since is not None:
+                log.warning(
+                    "outbox: publishing again after %.0f s (%s)", time.time() - self.down_since, self.error
+                )
+            self.error = self.down_since = None
+            return
+        if self.down_since is None:
+            self.down_since = time.time()
+            log.warning("outbox: cannot publish, accepted submissions wait in the outbox: %s", why)
+        self.error = why
+
     def _run(self) -> None:
-        declared = False
+        quiet_pika()
+        backoff = Backoff(first=self.interval_s, cap=max(self.interval_s, 30.0))
         while not self._stop.is_set():
-            try:
-                if not declared:
-                    self.publisher.declare(self.territories)
-                    declared = True
-                self.publisher.drain()
-            except (AMQPError, OSError, ConnectionError) as exc:
-                log.warning("outbox drain failed, will retry: %s", exc)
-            self._wake.wait(self.interval_s)
+            if self.round() is None:
+                backoff.reset()
+                self._wake.wait(self.interval_s)
+            else:  # broker away: wait longer each time (a wake does not hurry a reconnect)
+                self._stop.wait(backoff.next())
             self._wake.clear()
 
 
@@ -76,13 +123,24 @@ class ResultConsumer:
         self.thread.join(timeout=10)
 
     def _run(self) -> None:
+        quiet_pika()
+        backoff = Backoff(first=1.0, cap=30.0)
         while not self._stop.is_set():
             try:
                 conn = pika.BlockingConnection(pika.URLParameters(self.url))
             except (AMQPError, OSError) as exc:
-                log.warning("result consumer cannot connect, will retry: %s", exc)
-                self._stop.wait(2)
+                delay = backoff.next()
+                log.warning(
+                    "result consumer: broker unreachable (%s); attempt %d, next in %.1f s",
+                    reason(exc),
+                    backoff.attempts,
+                    delay,
+                )
+                self._stop.wait(delay)
                 continue
+            if backoff.attempts:
+                log.warning("result consumer: connected again after %d attempts", backoff.attempts)
+                backoff.reset()
             try:
                 Topology().declare(conn)
                 ch = conn.channel()
@@ -103,7 +161,7 @@ class ResultConsumer:
                     ch.basic_ack(method.delivery_tag)
                 ch.cancel()
             except (AMQPError, OSError) as exc:
-                log.warning("result consumer lost the broker, reconnecting: %s", exc)
+                log.warning("result consumer: lost the broker (%s), reconnecting", reason(exc))
             finally:
                 with contextlib.suppress(AMQPError, OSError):
                     conn.close()

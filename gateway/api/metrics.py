@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from gateway.relay.backoff import reason
+
 log = logging.getLogger("eata.metrics")
 
 
@@ -49,6 +51,21 @@ class Metrics:
         self.outbox = Gauge(
             "eata_outbox_messages", "Accepted submissions by outbox state", ["state"], registry=self.registry
         )
+        self.outbox_oldest_age = Gauge(
+            "eata_outbox_oldest_age_seconds",
+            "Age of the oldest accepted submission not yet published (0 when the outbox is empty)",
+            registry=self.registry,
+        )
+        self.outbox_failures = Counter(
+            "eata_outbox_publish_failures",
+            "Outbox drain rounds that stopped short (broker unreachable, rows not confirmed)",
+            registry=self.registry,
+        )
+        self.outbox_publishing = Gauge(
+            "eata_outbox_publishing",
+            "1 while the outbox drainer can publish, 0 during an outage",
+            registry=self.registry,
+        )
         self.requests = Counter(
             "eata_submissions_total", "Transactions submitted through the API", registry=self.registry
         )
@@ -67,14 +84,19 @@ class Metrics:
             try:
                 self.sampler(self)
             except Exception as exc:  # a broker hiccup must not break the scrape
-                log.warning("metrics sampling failed: %s", exc)
+                log.warning("metrics sampling failed: %s", reason(exc))
         return generate_latest(self.registry)
 
 
 def broker_sampler(
-    amqp_url: str, territories: Sequence[str], outbox_counts: Callable[[], dict[str, int]] | None = None
+    amqp_url: str,
+    territories: Sequence[str],
+    outbox_counts: Callable[[], dict[str, int]] | None = None,
+    outbox_age: Callable[[], float] | None = None,
+    publishing: Callable[[], bool] | None = None,
 ) -> Callable[[Metrics], None]:
-    """Sample queue depths of ``territories`` (and the outbox backlog) into the gauges."""
+    """Sample queue depths of ``territories`` (and the outbox backlog, its oldest row's age and whether
+    the drainer publishes) into the gauges. The outbox is sampled first: the broker may be the one away."""
     from gateway.relay.depths import queue_depths
 
     def sample(m: Metrics) -> None:
@@ -82,6 +104,11 @@ def broker_sampler(
             with contextlib.suppress(Exception):
                 for state, n in outbox_counts().items():
                     m.outbox.labels(state).set(n)
+        if outbox_age is not None:
+            with contextlib.suppress(Exception):
+                m.outbox_oldest_age.set(outbox_age())
+        if publishing is not None:
+            m.outbox_publishing.set(1 if publishing() else 0)
         retrying: dict[str, int] = {}
         for d in queue_depths(amqp_url, territories):
             if d.messages is None:

@@ -93,11 +93,23 @@ async def internal_handler(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse(body([problem], 500), status_code=500, media_type="application/problem+json")
 
 
+async def store_value_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (PostgreSQL refuses NUL characters and strings longer than their
+    column; SQLite would have kept them): the caller's input, a 400 — never a 500."""
+    problem = Problem(
+        Code.BAD_VALUE, "", "a value in this request cannot be stored: a NUL character, or too long"
+    )
+    return JSONResponse(body([problem], 400), status_code=400, media_type="application/problem+json")
+
+
 def install(app: FastAPI) -> None:
     """The problem handlers every app of the gateway uses (the API and the customs callback)."""
+    from sqlalchemy.exc import DataError
+
     app.add_exception_handler(Refusal, refusal_handler)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(HTTPException, http_handler)
+    app.add_exception_handler(DataError, store_value_handler)
     app.add_exception_handler(Exception, internal_handler)
 
 

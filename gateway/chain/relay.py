@@ -423,6 +423,12 @@ class ChainConsumer:
                 chain.record_refused(self.party, mid, r.code, r.problems[0].pointer, r.problems[0].message)
                 return Processed("invalid", refusal=r)
             return Processed("ack")
+        # a copy being handled elsewhere right now: wait for it, then this one is a duplicate
+        with chain.handling(self.party, mid):
+            return self._handle(msg, mid, subject)
+
+    def _handle(self, msg: dict[str, Any], mid: str, subject: Any) -> Processed:
+        chain = self.relay.chain
         prior = chain.received_ack(self.party, mid)
         if prior is not None:
             return Processed(

@@ -9,8 +9,11 @@ everything; the chain relay writes through the relay store's connection handling
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +27,13 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from gateway.relay.store import Store
-from gateway.store.migrate import migrate
+from gateway.store.schema import ensure
 from gateway.store.tables import metadata
 
 sent = Table(
@@ -149,7 +154,23 @@ class ChainStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        migrate(store.engine, metadata, TABLES)
+        ensure(store.engine)
+        self._stripes = [threading.Lock() for _ in range(64)]
+
+    @contextmanager
+    def handling(self, recipient: str, message_id: str) -> Iterator[None]:
+        """One handler at a time for a message to a recipient, across consumers and replicas: the
+        duplicate check, the handler's effects and :meth:`record_received` run inside it, so a copy
+        being handled elsewhere waits and then finds the first copy's ack. PostgreSQL: an advisory lock
+        held by a transaction (released if the process dies); SQLite (one machine): a process lock."""
+        key = f"{recipient}\x1f{message_id}"
+        if not self.store.postgres:
+            with self._stripes[zlib.crc32(key.encode()) % len(self._stripes)]:
+                yield
+            return
+        with self.store.engine.connect() as conn, conn.begin():
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+            yield
 
     # -- sent / acks --------------------------------------------------------------------------
     def record_sent(
@@ -240,29 +261,36 @@ class ChainStore:
         code: int | None,
         ack: bytes | None,
     ) -> bytes | None:
-        """Record a handled message with its ack; if a racing copy got there first, return *its* ack."""
-        with self.store.begin() as conn:
-            row = conn.execute(
-                select(received.c.ack).where(
-                    received.c.recipient == recipient, received.c.message_id == msg["MessageID"]
-                )
-            ).first()
-            if row is not None:
-                return None if row[0] is None else bytes(row[0])
-            conn.execute(
-                insert(received).values(
-                    recipient=recipient,
-                    message_id=msg["MessageID"],
-                    kind=msg["Kind"],
-                    carnet_id=msg["CarnetID"],
-                    sender=msg["From"],
-                    received_at=time.time(),
-                    status=status,
-                    code=code,
-                    ack=ack,
-                )
-            )
-        return ack
+        """Record a handled message with its ack; if a racing copy got there first, return *its* ack
+        (the primary key decides: of two inserts, one wins and the other reads the winner's row)."""
+        mid = msg["MessageID"]
+        for _ in range(2):
+            try:
+                with self.store.begin() as conn:
+                    row = conn.execute(
+                        select(received.c.ack).where(
+                            received.c.recipient == recipient, received.c.message_id == mid
+                        )
+                    ).first()
+                    if row is not None:
+                        return None if row[0] is None else bytes(row[0])
+                    conn.execute(
+                        insert(received).values(
+                            recipient=recipient,
+                            message_id=mid,
+                            kind=msg["Kind"],
+                            carnet_id=msg["CarnetID"],
+                            sender=msg["From"],
+                            received_at=time.time(),
+                            status=status,
+                            code=code,
+                            ack=ack,
+                        )
+                    )
+                return ack
+            except IntegrityError:
+                continue  # inserted meanwhile by a racing copy: read its ack
+        raise RuntimeError(f"chain message {mid} to {recipient}: neither recorded nor found")
 
     def received_count(self, recipient: str | None = None) -> int:
         q = select(received.c.message_id)

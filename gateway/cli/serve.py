@@ -79,9 +79,15 @@ def serve(
 ) -> None:
     """Run the gateway API with its outbox drainer and result consumer (settings from EATA_* variables)."""
     from gateway.runtime import Runtime
+    from gateway.store.schema import SchemaBehind
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    runtime = Runtime(Settings()).start()
+    try:
+        runtime = Runtime(Settings())
+    except SchemaBehind as exc:  # never migrate silently: the operator runs `eata-gateway db upgrade`
+        typer.echo(f"not starting: {exc}", err=True)
+        raise typer.Exit(1) from None
+    runtime.start()
     try:
         # proxy_headers off: the app believes X-Forwarded-* (and client certificates) only from
         # EATA_TRUSTED_PROXIES, and must see the proxy's own address to judge that

@@ -11,6 +11,7 @@ SelectConnection whose ioloop runs in a background thread; callers hand it batch
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import pika
 from pika.channel import Channel
 from pika.spec import Basic
+from sqlalchemy import Connection
 
 from gateway.errors import Code, Problem, Refusal
 from gateway.relay.envelope import Envelope
@@ -228,6 +230,10 @@ class Publisher:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._chan: ConfirmChannel | None = None
+        self.failures_total = 0  # rows sent but not confirmed (broker down, nacked, unroutable)
+        self.drain_error: str | None = (
+            None  # why the last drain round stopped short; None when it went through
+        )
 
     def _channel(self) -> ConfirmChannel:
         if self._chan is None or not self._chan.is_open:
@@ -246,24 +252,56 @@ class Publisher:
     def accept(self, envelopes: Iterable[Envelope], exchange: str = OUTBOUND) -> list[int]:
         """Write to the outbox only (durable acceptance); ``flush``/``drain`` sends later."""
         with self.store.begin() as conn:
-            return [self.store.outbox_put(conn, e, exchange, e.routing_key) for e in envelopes]
+            return self.store.outbox_put_many(conn, [(e, exchange, e.routing_key) for e in envelopes])
 
     def publish(self, envelopes: Iterable[Envelope], exchange: str = OUTBOUND) -> None:
         """Accept then send; raises :class:`Unroutable` / :class:`PublishError` for what was not confirmed."""
         ids = self.accept(envelopes, exchange)
-        self._send_rows(self.store.outbox_rows(ids))
+        if not self.store.postgres:
+            self._send_rows(self.store.outbox_rows(ids))
+            return
+        error: PublishError | None = None
+        with self.store.begin() as conn:  # rows a replica's drainer took meanwhile are its to send
+            try:
+                self._send_rows(self.store.outbox_claim(conn, ids=ids), conn=conn)
+            except PublishError as exc:
+                error = exc  # the confirmed rows' deletion still commits
+        if error is not None:
+            raise error
 
     def drain(self, *, older_than: float = 0.0, batch: int = WINDOW) -> int:
-        """Send every outbox row left unconfirmed (by a crash, a broker outage); returns how many went."""
+        """Send every outbox row left unconfirmed (by a crash, a broker outage); returns how many went.
+
+        A round stops at the first batch the broker did not take (it is down: the rest would fail the
+        same way); :attr:`drain_error` then says why, and :attr:`failures_total` counts the rows.
+        """
         sent, after = 0, 0
         while True:
-            rows = self.store.outbox_pending(batch, after_id=after, older_than=older_than)
-            if not rows:
-                return sent
-            after = rows[-1].id
-            sent += self._send_rows(rows, raise_errors=False)
+            with self.store.begin() if self.store.postgres else contextlib.nullcontext() as conn:
+                if conn is not None and not self.store.outbox_turn(conn):
+                    return sent  # another replica is draining this round
+                if conn is not None:
+                    rows = self.store.outbox_claim(conn, limit=batch, after_id=after, older_than=older_than)
+                else:
+                    rows = self.store.outbox_pending(batch, after_id=after, older_than=older_than)
+                if not rows:
+                    self.drain_error = None
+                    return sent
+                after = rows[-1].id
+                try:
+                    sent += self._send_rows(rows, conn=conn)
+                except Unroutable:
+                    pass  # kept aside as failed (for an operator), not a broker outage
+                except PublishError as exc:
+                    reasons = sorted(set(exc.failures.values()))
+                    self.drain_error = (
+                        f"{len(exc.failures)} of {len(rows)} not confirmed: {'; '.join(reasons[:3])}"
+                    )
+                    return sent
 
-    def _send_rows(self, rows: Sequence[OutboxRow], *, raise_errors: bool = True) -> int:
+    def _send_rows(self, rows: Sequence[OutboxRow], *, conn: Connection | None = None) -> int:
+        """Send ``rows``; confirmed ones leave the outbox (in ``conn``'s transaction when given). Raises
+        :class:`Unroutable` / :class:`PublishError` for the rest, after recording what was confirmed."""
         if not rows:
             return 0
         with self._lock:
@@ -274,13 +312,14 @@ class Publisher:
             except ConnectionError as exc:
                 results = [str(exc)] * len(rows)
         ok = [r.id for r, err in zip(rows, results, strict=True) if err is None]
-        self.store.outbox_done(ok)
+        self.store.outbox_done(ok, conn)
         unroutable = {r.id: err for r, err in zip(rows, results, strict=True) if err == "unroutable"}
-        self.store.outbox_failed(unroutable)
+        self.store.outbox_failed(unroutable, conn)
         failures = {
             r.envelope.message_id: err for r, err in zip(rows, results, strict=True) if err is not None
         }
-        if failures and raise_errors:
+        if failures:
+            self.failures_total += len(failures)
             if set(failures.values()) == {"unroutable"}:
                 raise Unroutable(failures)
             raise PublishError(failures)

@@ -37,8 +37,8 @@ from sqlalchemy import (
 )
 
 from gateway.relay.envelope import Envelope
-from gateway.store.engine import make_engine
-from gateway.store.migrate import migrate
+from gateway.store.engine import is_postgres, make_engine
+from gateway.store.schema import ensure
 
 metadata = MetaData()
 
@@ -109,12 +109,15 @@ class Store:
     def __init__(self, url: str = "sqlite:///eata-relay.db", *, engine: Engine | None = None) -> None:
         self.url = url if engine is None else engine.url.render_as_string(hide_password=True)
         self.engine = engine or make_engine(url)
-        self._write_lock = threading.Lock()
+        self.postgres = is_postgres(self.engine)
+        # SQLite: threads of a process queue on a lock rather than on SQLite's busy handler. PostgreSQL
+        # takes row locks itself (and a long drain transaction must not stall every other writer).
+        self._write_lock: Any = contextlib.nullcontext() if self.postgres else threading.Lock()
         # raw fast path only on an engine we configured (WAL, autocommit driver); a shared engine (the API's)
         # keeps its own transaction handling
         self._raw = engine is None and self.engine.dialect.name == "sqlite"
         self._local = threading.local()
-        migrate(self.engine, metadata)  # tables created, new columns added to an older release's tables
+        ensure(self.engine)  # at the code's schema revision (an empty database is created), else refused
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -150,6 +153,27 @@ class Store:
         )
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
+    def outbox_put_many(self, conn: Connection, rows: Sequence[tuple[Envelope, str, str]]) -> list[int]:
+        """Many rows in one statement (``INSERT … RETURNING``, ids in the order given)."""
+        if not rows:
+            return []
+        now = time.time()
+        res = conn.execute(
+            insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "message_id": env.message_id,
+                    "exchange": exchange,
+                    "routing_key": routing_key,
+                    "meta": env.meta_json(),
+                    "body": env.body,
+                    "created": now,
+                }
+                for env, exchange, routing_key in rows
+            ],
+        )
+        return [int(r[0]) for r in res]
+
     def outbox_pending(
         self, limit: int = 1000, after_id: int = 0, older_than: float = 0.0
     ) -> list[OutboxRow]:
@@ -172,16 +196,60 @@ class Store:
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
         return [OutboxRow(r.id, r.exchange, r.routing_key, Envelope.from_meta(r.meta, r.body)) for r in rows]
 
-    def outbox_done(self, ids: Sequence[int]) -> None:
-        if ids:
-            with self.begin() as conn:
-                conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+    # Several gateway replicas drain one PostgreSQL outbox. A sender holds its rows locked
+    # (``FOR UPDATE SKIP LOCKED``) from reading them until they are confirmed and deleted, in one
+    # transaction: another replica skips them, and sees them again only if the sender died (at-least-once).
+    # Drain rounds also take a transaction-scoped advisory lock, so one replica drains at a time and the
+    # outbox leaves in id order (a carnet's transactions in the order they were accepted).
+    def outbox_turn(self, conn: Connection) -> bool:
+        """PostgreSQL: True if this transaction may drain now (no other replica is draining)."""
+        if not self.postgres:
+            return True
+        return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _DRAIN_LOCK}).scalar())
 
-    def outbox_failed(self, failures: dict[int, str]) -> None:
-        if failures:
-            with self.begin() as conn:
-                for row_id, why in failures.items():
-                    conn.execute(update(outbox).where(outbox.c.id == row_id).values(failed=why))
+    def outbox_claim(
+        self,
+        conn: Connection,
+        *,
+        limit: int = 1000,
+        after_id: int = 0,
+        older_than: float = 0.0,
+        ids: Sequence[int] | None = None,
+    ) -> list[OutboxRow]:
+        """Pending rows, locked for this transaction on PostgreSQL (rows another sender holds are skipped)."""
+        q = select(outbox).where(outbox.c.failed.is_(None)).order_by(outbox.c.id)
+        if ids is not None:
+            q = q.where(outbox.c.id.in_(ids))
+        else:
+            q = q.where(outbox.c.id > after_id, outbox.c.created <= time.time() - older_than).limit(limit)
+        if self.postgres:
+            q = q.with_for_update(skip_locked=True)
+        rows = conn.execute(q).all()
+        return [OutboxRow(r.id, r.exchange, r.routing_key, Envelope.from_meta(r.meta, r.body)) for r in rows]
+
+    def outbox_done(self, ids: Sequence[int], conn: Connection | None = None) -> None:
+        if not ids:
+            return
+        if conn is not None:
+            conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+            return
+        with self.begin() as c:
+            c.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+
+    def outbox_failed(self, failures: dict[int, str], conn: Connection | None = None) -> None:
+        if not failures:
+            return
+        with contextlib.nullcontext(conn) if conn is not None else self.begin() as c:
+            for row_id, why in failures.items():
+                c.execute(update(outbox).where(outbox.c.id == row_id).values(failed=why))
+
+    def outbox_oldest_age(self) -> float:
+        """Seconds since the oldest pending (unsent, not failed) outbox row was accepted; 0 when empty."""
+        with self.read() as conn:
+            oldest = conn.execute(
+                select(func.min(outbox.c.created)).where(outbox.c.failed.is_(None))
+            ).scalar()
+        return 0.0 if oldest is None else max(0.0, time.time() - float(oldest))
 
     def outbox_counts(self) -> dict[str, int]:
         def count(table: Any, *where: Any) -> int:
@@ -328,6 +396,8 @@ class _Tx:
 def _text(sql: str) -> Any:
     return text(sql)
 
+
+_DRAIN_LOCK = 0x6561_7461_6F62  # "eataob": the outbox drain's advisory lock key (PostgreSQL)
 
 _SQL_SEEN = "SELECT outcome, code, event, generation FROM relay_dedup WHERE message_id = :m"
 _SQL_HOLDER = "SELECT message_id FROM relay_holds WHERE carnet_id = :c"

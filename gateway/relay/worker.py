@@ -36,6 +36,7 @@ from pika.exceptions import (
 from pika.spec import Basic
 
 from gateway.errors import Code, Refusal
+from gateway.relay.backoff import Backoff, quiet_pika, reason
 from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_ORIGIN, H_REASON, Envelope
 from gateway.relay.outcome import Deliver, Done, Final, Outcome, Retry
 from gateway.relay.store import Seen, Store
@@ -170,9 +171,16 @@ class Worker:
     # -- consumer (main thread) ----------------------------------------------------------------
     def _consume(self) -> None:
         declared = False
+        backoff = Backoff(first=self.reconnect_delay / 2, cap=max(self.reconnect_delay, 15.0))
+        quiet_pika()
         while not self._stopping.is_set():
             try:
                 self._conn = pika.BlockingConnection(self._params)
+                if backoff.attempts:
+                    log.warning(
+                        "broker reachable again after %d attempts; consuming %s", backoff.attempts, self.queue
+                    )
+                    backoff.reset()
                 if not declared:
                     self.topology.declare(self._conn, [self.territory])
                     declared = True
@@ -188,13 +196,20 @@ class Worker:
                 self._ch.basic_cancel(tag)
                 self._settle_acks()
                 return
-            except AMQPError as exc:
+            except (AMQPError, OSError) as exc:
                 if self._stopping.is_set():
                     return
-                log.warning("broker connection lost (%s); reconnecting", exc)
+                delay = backoff.next()
+                log.warning(
+                    "broker %s (%s); reconnect attempt %d in %.1f s",
+                    "connection lost" if self._ch is not None else "unreachable",
+                    reason(exc),
+                    backoff.attempts,
+                    delay,
+                )
                 self.stats["reconnects"] += 1
                 self._conn = self._ch = None
-                time.sleep(self.reconnect_delay)
+                self._stopping.wait(delay)
 
     def _settle_acks(self) -> None:
         """After cancel: wait until every received message is finished and its ack sent."""

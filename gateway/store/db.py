@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.model import CarnetDocument, load_document
 from gateway.store import tables as t
 from gateway.store.engine import make_engine
-from gateway.store.migrate import migrate
+from gateway.store.schema import ensure
 from gateway.store.secrets import hash_pin, key_hash, new_key
 
 
@@ -63,7 +63,7 @@ class CarnetRow:
 class Database:
     def __init__(self, url: str = "sqlite:///eata-gateway.db", *, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
-        migrate(self.engine, t.metadata)  # tables created, new columns added to an older release's tables
+        ensure(self.engine)  # at the code's schema revision (an empty database is created), else refused
         self._lock = threading.Lock()
 
     @contextmanager
