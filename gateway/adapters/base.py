@@ -28,7 +28,7 @@ from gateway.translate import dialect_for
 
 EATA_LIVE = date(2026, 6, 1)
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8200"
-DEFAULT_CALLBACK_URL = "http://127.0.0.1:8080/customs/callback"  
+DEFAULT_CALLBACK_URL = "http://127.0.0.1:8080/customs/callback"  # where create_app mounts the callback
 
 Transport = Literal["soap", "rest"]
 SoapVersion = Literal["1.1", "1.2"]
