@@ -59,16 +59,30 @@ def worker_cmd(
         str(d) for d in DEFAULT_DELAYS_MS
     ),
     max_attempts: Annotated[int, typer.Option(min=1)] = 4,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split each territory's work by carnet into N sub-queues (default $EATA_PARTITIONS or 1); "
+            "without --partition, one worker process per partition is started",
+        ),
+    ] = None,
+    partition: Annotated[
+        list[int] | None, typer.Option(help="Consume only this partition (repeatable; with --partitions)")
+    ] = None,
     amqp: Amqp = None,
     store: StoreUrl = None,
 ) -> None:
     """Consume territories' work queues and deliver each message; SIGTERM finishes in-flight work, exit 0.
 
     Several workers of one territory may run (sharing the store): one is active, the others stand by and
-    take over when it goes (single active consumer), so each carnet's transactions keep their order."""
+    take over when it goes (single active consumer), so each carnet's transactions keep their order.
+    With --partitions N a territory's carnets are spread over N sub-queues, each with its own active worker:
+    N processes (cores) serve one territory, each carnet still in order."""
     import signal
     import threading
 
+    from gateway.relay.topology import partitions_from_env
     from gateway.relay.worker import Worker, load_callable
 
     logging.basicConfig(
@@ -80,6 +94,26 @@ def worker_cmd(
         delays_ms = tuple(int(d) for d in delays.split(",") if d.strip())
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
         raise _unusable(f"bad option: {exc}") from exc
+    try:
+        table = partitions_from_env()
+    except ValueError as exc:
+        raise _unusable(str(exc)) from exc
+    counts = {code: partitions or table.get(code, 1) for code in codes}
+    if any(n > 1 for n in counts.values()) and not partition:
+        from gateway.relay.supervise import supervise  # one process per partition
+
+        command = [sys.executable, "-m", "gateway", "worker", *(a for c in codes for a in ("-t", c))]
+        command += ["--concurrency", str(concurrency), "--prefetch", str(prefetch), "--deliver", deliver]
+        command += ["--delays", delays, "--max-attempts", str(max_attempts), "--amqp", _amqp(amqp)]
+        command += ["--store", _store(store)]
+        children = {
+            f"partition {i}": [*command, "--partitions", str(max(counts.values())), "--partition", str(i)]
+            for i in range(max(counts.values()))
+        }
+        raise typer.Exit(supervise(children))
+    mine = sorted(set(partition or [0]))
+    if any(not 0 <= i < max(counts.values()) for i in mine):
+        raise _unusable(f"--partition takes 0..{max(counts.values()) - 1}")
     shared = Store(_store(store))
     workers = [
         Worker(
@@ -91,8 +125,12 @@ def worker_cmd(
             prefetch=prefetch,
             delays_ms=delays_ms,
             max_attempts=max_attempts,
+            partitions=counts[code],
+            partition=i if counts[code] > 1 else None,
         )
         for code in codes
+        for i in (mine if counts[code] > 1 else [0])
+        if i < counts[code]
     ]
     if len(workers) == 1:
         workers[0].install_signal_handlers()
@@ -105,14 +143,15 @@ def worker_cmd(
 
         signal.signal(signal.SIGTERM, _stop_all)
         signal.signal(signal.SIGINT, _stop_all)
-        threads = [threading.Thread(target=w.run, name=f"eata-worker-{w.territory}") for w in workers]
+        threads = [threading.Thread(target=w.run, name=f"eata-worker-{w.queue}") for w in workers]
         for t in threads:
             t.start()
         for t in threads:
             while t.is_alive():  # join in slices so the main thread still takes signals
                 t.join(0.5)
     for w in workers:
-        err_console.print(f"worker {w.territory} stopped: {dict(w.stats)}")
+        name = w.territory if w.partition is None else f"{w.territory}.{w.partition}"
+        err_console.print(f"worker {name} stopped: {dict(w.stats)}")
     raise typer.Exit(EXIT_OK)
 
 

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 import pika
 from pika.exceptions import ChannelClosedByBroker
 
-from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue, retry_queue, work_queue
+from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue, partition_count, retry_queue, work_queue
 
 
 @dataclass(frozen=True, slots=True)
 class Depth:
     territory: str
-    role: str  # work | retry <n>ms | dead
+    role: (
+        str  # work | retry <n>ms | dead; partitioned: work <p> | retry <p> <n>ms, and "work (unpartitioned)"
+    )
     queue: str
     messages: int | None  # None: the queue does not exist (nobody declared it yet)
     consumers: int | None
@@ -33,11 +35,19 @@ def queue_depths(
         ch = conn.channel()
         out: list[Depth] = []
         for t in territories:
-            names = [
-                ("work", work_queue(t)),
-                *((f"retry {d}ms", retry_queue(t, d)) for d in delays_ms),
-                ("dead", dead_queue(t)),
-            ]
+            parts = partition_count(conn, t)
+            if parts:
+                names = [("work (unpartitioned)", work_queue(t))]
+                for p in range(parts):
+                    names.append((f"work {p}", work_queue(t, p)))
+                    names += [(f"retry {p} {d}ms", retry_queue(t, d, p)) for d in delays_ms]
+                names.append(("dead", dead_queue(t)))
+            else:
+                names = [
+                    ("work", work_queue(t)),
+                    *((f"retry {d}ms", retry_queue(t, d)) for d in delays_ms),
+                    ("dead", dead_queue(t)),
+                ]
             for role, name in names:
                 try:
                     ok = ch.queue_declare(name, passive=True).method

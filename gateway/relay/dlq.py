@@ -10,7 +10,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_GENERATION, H_ORIGIN, H_REASON
-from gateway.relay.topology import dead_queue, work_queue
+from gateway.relay.topology import dead_queue, hash_exchange, partitioned, work_queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +85,13 @@ def replay(url: str, territory: str, message_ids: set[str] | None = None, limit:
     """Move dead letters back to the work queue (all, or the given IDs) with attempt reset.
 
     The generation header is bumped so the worker's dedup record (outcome "dead") lets it through. Each
-    copy is confirmed before its dead letter is acked: a crash duplicates at worst, never loses.
+    copy is confirmed before its dead letter is acked: a crash duplicates at worst, never loses. A
+    partitioned territory's letters go through its hash exchange, to their carnet's partition.
     """
     moved = 0
     with _channel(url) as ch:
+        split = partitioned(ch.connection, territory)
+        exchange, key = (hash_exchange(territory), "") if split else ("", work_queue(territory))
         ch.confirm_delivery()
         src = dead_queue(territory)
         while limit is None or moved < limit:
@@ -106,7 +109,7 @@ def replay(url: str, territory: str, message_ids: set[str] | None = None, limit:
             headers[H_GENERATION] = int(headers.get(H_GENERATION, 0) or 0) + 1
             props.headers = headers
             props.delivery_mode = pika.DeliveryMode.Persistent.value
-            ch.basic_publish("", work_queue(territory), body, props, mandatory=True)
+            ch.basic_publish(exchange, key, body, props, mandatory=True)
             ch.basic_ack(method.delivery_tag)
             moved += 1
     return moved

@@ -99,7 +99,7 @@ class RabbitNode:
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
         plugins = self.data_dir / "enabled_plugins"
         if not plugins.exists():
-            plugins.write_text("[].\n")
+            plugins.write_text("[rabbitmq_consistent_hash_exchange].\n")  # partitioned territories
         conf = self.data_dir / "rabbitmq.conf"
         if not conf.exists():
             # Small test machines: do not let the disk alarm block publishers; keep logs in files only.

@@ -1,7 +1,10 @@
 """The consuming side: take envelopes off a territory's work queue and hand them to a delivery callable.
 
-One consumer channel per process (prefetch P) feeds N delivery threads; a message goes to the thread
-``hash(carnet) % N``, so two messages of a carnet never run at once in a process and keep queue order.
+A worker consumes one queue: its territory's, or one partition of it (``eata.work.XX.<n>``, see
+:mod:`gateway.relay.topology`); a carnet's messages always land in the same partition, so N processes
+serve a territory and each carnet keeps its order. One consumer channel per process (prefetch P) feeds
+N delivery threads; a message goes to the thread ``hash(carnet) % N``, so two messages of a carnet never
+run at once in a process and keep queue order.
 Across a retry, order is kept by the store: the carnet stays *held* by the message in retry and later
 messages of that carnet are *parked* in the store, then released one by one in arrival order.
 
@@ -114,6 +117,8 @@ class Worker:
         max_attempts: int = 4,
         topology: Topology | None = None,
         reconnect_delay: float = 1.0,
+        partitions: int = 1,
+        partition: int | None = None,
     ) -> None:
         self.url = url
         self.territory = territory
@@ -123,9 +128,14 @@ class Worker:
         self.prefetch = max(self.concurrency, prefetch)
         self.delays_ms = tuple(delays_ms)
         self.max_attempts = max_attempts
-        self.topology = topology or Topology(delays_ms=self.delays_ms)
+        if partitions > 1 and (partition is None or not 0 <= partition < partitions):
+            raise ValueError(
+                f"a worker of a territory in {partitions} partitions consumes one of 0..{partitions - 1}"
+            )
+        self.partition = partition if partitions > 1 else None
+        self.topology = topology or Topology(delays_ms=self.delays_ms, partitions={territory: partitions})
         self.reconnect_delay = reconnect_delay
-        self.queue = work_queue(territory)
+        self.queue = work_queue(territory, self.partition)
         self.stats: Counter[str] = Counter()
         self._params = pika.URLParameters(url)
         self._params.heartbeat = 30
@@ -302,7 +312,10 @@ class Worker:
             delay = self.delays_ms[min(env.attempt, len(self.delays_ms)) - 1]
             nxt = env.with_(attempt=env.attempt + 1)
             pub.publish(
-                "", retry_queue(self.territory, delay), nxt.body, nxt.properties({H_REASON: outcome.reason})
+                "",
+                retry_queue(self.territory, delay, self.partition),
+                nxt.body,
+                nxt.properties({H_REASON: outcome.reason}),
             )
             self.stats["retried"] += 1  # the carnet stays held by this message until it finishes
         else:
