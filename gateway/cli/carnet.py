@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from gateway.cli.app import app
 from gateway.cli.output import EXIT_UNUSABLE, console, emit_json, report_refusal
 from gateway.errors import Code, Problem, Refusal, refuse
 from gateway.model import CarnetDocument, load_document
-from gateway.rules import Ledger, judge
-from gateway.schema import json_schema
+
+if TYPE_CHECKING:
+    from gateway.rules import Ledger
 
 FileArg = Annotated[Path, typer.Argument(help="eATA v1 JSON file (a carnet with its transactions)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
@@ -44,6 +44,8 @@ def read_document(path: Path, as_json: bool) -> CarnetDocument:
 
 
 def judged(path: Path, as_json: bool) -> tuple[CarnetDocument, Ledger]:
+    from gateway.rules import judge  # imported by the commands that judge, not by every command
+
     doc = read_document(path, as_json)
     try:
         return doc, judge(doc)  # the one rule path: the same checks as the API, callback and workers
@@ -134,6 +136,8 @@ def ledger(file: FileArg, as_json: JsonOpt = False, today: TodayOpt = None) -> N
             }
         )
         return
+    from rich.table import Table
+
     table = Table(title=f"Ledger of carnet {doc.carnet.carnet_id} (valid until {doc.carnet.valid_until})")
     columns = ("item", "description", "where", "territory", "since", "under", "deadline", "flags")
     for col in columns:
@@ -152,4 +156,6 @@ def ledger(file: FileArg, as_json: JsonOpt = False, today: TodayOpt = None) -> N
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the eATA v1 document."""
+    from gateway.schema import json_schema
+
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
