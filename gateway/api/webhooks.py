@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 from gateway.api.destinations import Target
 from gateway.api.service import Service
 from gateway.errors import Refusal
+from gateway.store.locks import try_lock
 
 log = logging.getLogger("eata.webhooks")
 MAX_FAILURES = 20
@@ -94,7 +95,17 @@ class WebhookDispatcher:
 
     def _serve(self, hook: dict[str, Any], now: float) -> int:
         try:
-            return self._serve_hook(hook, now)
+            # replicas share the subscriptions: one serves a subscription at a time, from its row as it
+            # is now (another replica may have delivered meanwhile), so no event goes out twice or early
+            with try_lock(self.service.db.engine, f"eata-webhook:{hook['id']}") as mine:
+                if not mine:
+                    return 0
+                fresh = next(
+                    (h for h in self.service.db.webhooks(hook["party_id"]) if h["id"] == hook["id"]), None
+                )
+                if fresh is None or fresh["disabled"] or fresh["retry_at"] > now:
+                    return 0
+                return self._serve_hook(fresh, now)
         except Exception:  # whatever breaks here stays with this subscription
             log.exception("webhook %s: serving failed", hook["id"])
             return 0

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -87,7 +86,7 @@ def _sink_app(sink: Sink) -> FastAPI:
 
 
 @pytest.fixture
-def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., World]]:
+def make(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., World]]:
     stack: list = []
 
     def build(allow: str | None = None) -> World:
@@ -95,7 +94,7 @@ def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
             monkeypatch.delenv("EATA_WEBHOOK_ALLOW", raising=False)
         else:
             monkeypatch.setenv("EATA_WEBHOOK_ALLOW", allow)
-        db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+        db = Database(db_url)  # a SQLite file, then a fresh PostgreSQL database
         service = Service(db, share_secret="test")
         keys = {}
         issuer, keys["issuer"] = db.add_party("issuer", "Oslo Chamber of Commerce")

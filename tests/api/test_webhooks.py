@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -49,7 +48,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("EATA_WEBHOOK_ALLOW", "127.0.0.1/32")  # the receiver is local in these tests
     sink = FastAPI()
     receiver = Receiver("")
@@ -62,7 +61,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         receiver.got.append((dict(request.headers), await request.body()))
         return Response(status_code=204)
 
-    db = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
+    db = Database(db_url)  # a SQLite file, then a fresh PostgreSQL database
     service = Service(db, share_secret="test")
     keys = {}
     issuer, keys["issuer"] = db.add_party("issuer", "Oslo Chamber of Commerce")
@@ -137,3 +136,54 @@ def test_unsubscribe_and_bad_subscriptions(world: World) -> None:
         assert c.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
     world.db.add_event(CID, "committed", {"reference": "B"}, transaction_id="tx-005", territory="CH")
     assert world.dispatcher.round() == 0 and world.receiver.got == []
+
+
+@pytest.mark.postgres
+def test_two_replicas_dispatching_deliver_each_event_once_in_order(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two gateway replicas (own engines) on one PostgreSQL run their dispatchers at the same moment, round
+    after round: every event reaches the receiver once, in order."""
+    import threading
+
+    monkeypatch.setenv("EATA_WEBHOOK_ALLOW", "127.0.0.1/32")
+    sink = FastAPI()
+    got: list[int] = []
+
+    @sink.post("/hook")
+    async def hook(request: Request) -> Response:
+        got.append(json.loads(await request.body())["id"])
+        return Response(status_code=204)
+
+    dbs = [Database(pg_url), Database(pg_url)]
+    issuer, _ = dbs[0].add_party("issuer", "Oslo Chamber of Commerce")
+    holder, key = dbs[0].add_party("holder", "Nordlys Film AS")
+    dbs[0].create_carnet(DOC, issuer.id, "482913")
+    dbs[0].bind_holder(CID, holder.id)
+    services = [Service(db, share_secret="test") for db in dbs]
+    dispatchers = [WebhookDispatcher(s) for s in services]
+    with serving(sink) as sink_server, serving(create_app(services[0])) as server:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=10) as c:
+            r = c.post("/v1/webhooks", json={"url": sink_server.url + "/hook", "events": ["committed"]})
+            assert r.status_code == 201, r.text
+        expected: list[int] = []
+        for batch in range(4):
+            for i in range(10):
+                dbs[0].add_event(
+                    CID, "committed", {"n": batch * 10 + i}, transaction_id="tx-005", territory="CH"
+                )
+            expected = [e["id"] for e in dbs[0].events(carnet_ids=[CID]) if e["kind"] == "committed"]
+            barrier = threading.Barrier(2)
+
+            def run(d: WebhookDispatcher, b: threading.Barrier = barrier) -> None:
+                b.wait(10)
+                d.round()
+
+            threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        assert got == expected, (len(got), len(expected))
+    for d in dispatchers:
+        d.stop()
