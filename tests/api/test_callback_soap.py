@@ -153,6 +153,7 @@ def test_the_shipped_wsdl_names_the_mounted_address() -> None:
 @pytest.mark.parametrize("version", ["1.1", "1.2"])
 def test_zeep_works_from_the_served_wsdl_alone(gw: Callback, version: str) -> None:
     answer, data = signed_answer(gw.keys, f"ZEEP{version.replace('.', '')}")
+    gw.inbox.expect(journey_declaration("NO", message_id=answer.in_reply_to))  # what the answer replies to
     client = client_of_served_wsdl(gw)
     service = client.bind("GatewayCallbackService", f"GatewayCallbackSoap{version.replace('.', '')}")
     first = service.NotifyEndorsement(inReplyTo=answer.in_reply_to, document=data)
@@ -219,7 +220,8 @@ def test_without_a_soap_content_type_the_envelope_namespace_decides(gw: Callback
 
 @pytest.mark.parametrize("version", ["1.1", "1.2"])
 def test_a_failure_on_our_side_is_a_receiver_fault(failing: Callback, version: str) -> None:
-    _, data = signed_answer(failing.keys, f"FAIL{version.replace('.', '')}")
+    answer, data = signed_answer(failing.keys, f"FAIL{version.replace('.', '')}")
+    failing.inbox.expect(journey_declaration("NO", message_id=answer.in_reply_to))
     r = httpx.post(
         failing.soap,
         content=call("NotifyEndorsement", data, version),
