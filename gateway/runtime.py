@@ -160,10 +160,10 @@ class Runtime:
     def _broker_ready(self) -> str | None:
         if not self.settings.amqp_url:
             return "no EATA_AMQP_URL configured"
-        import pika
+        from gateway.relay.connect import connect
 
         try:
-            pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url)).close()
+            connect(self.settings.amqp_url).close()
         except Exception as exc:  # connection refused, auth, DNS…
             return f"broker unreachable: {exc}"
         return None

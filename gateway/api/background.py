@@ -12,11 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 
-import pika
 from pika.exceptions import AMQPError
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.relay.backoff import Backoff, quiet_pika, reason
+from gateway.relay.connect import connect
 from gateway.relay.envelope import Envelope
 from gateway.relay.publisher import Publisher
 from gateway.relay.topology import GATEWAY_GROUP, Topology, events_queue
@@ -127,7 +127,7 @@ class ResultConsumer:
         backoff = Backoff(first=1.0, cap=30.0)
         while not self._stop.is_set():
             try:
-                conn = pika.BlockingConnection(pika.URLParameters(self.url))
+                conn = connect(self.url)  # the first of the setting's nodes that answers
             except (AMQPError, OSError) as exc:
                 delay = backoff.next()
                 log.warning(

@@ -35,6 +35,7 @@ from gateway.chain.message import ChainKind, build, read
 from gateway.chain.store import ChainStore, SentRow
 from gateway.codec import without_signature
 from gateway.errors import Code, Refusal, refuse
+from gateway.relay.connect import connect, parameters
 from gateway.relay.envelope import H_CODE, H_REASON, Envelope
 from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
@@ -179,7 +180,7 @@ class ChainRelay:
         if not todo:
             return
         with self._declare_lock:
-            conn = pika.BlockingConnection(pika.URLParameters(self.url))
+            conn = connect(self.url)
             try:
                 declare(conn, todo, quorum=self.quorum)
             finally:
@@ -461,11 +462,10 @@ class ChainConsumer:
 
     def run(self) -> None:
         self.relay.declare([self.party])
-        params = pika.URLParameters(self.relay.url)
-        params.heartbeat = 30
+        params = parameters(self.relay.url, heartbeat=30)  # each node of the setting, first reachable
         while not self._stopping.is_set():
             try:
-                conn = pika.BlockingConnection(params)
+                conn = connect(params)
                 try:
                     self._consume(conn)
                 finally:

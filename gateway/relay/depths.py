@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pika
 from pika.exceptions import ChannelClosedByBroker
 
+from gateway.relay.connect import connect
 from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue, partition_count, retry_queue, work_queue
 
 
@@ -28,9 +28,7 @@ class Depth:
 def queue_depths(
     url: str, territories: Sequence[str], delays_ms: Sequence[int] = DEFAULT_DELAYS_MS, timeout: float = 5.0
 ) -> list[Depth]:
-    params = pika.URLParameters(url)
-    params.socket_timeout = params.blocked_connection_timeout = timeout
-    conn = pika.BlockingConnection(params)
+    conn = connect(url, timeout=timeout)
     try:
         ch = conn.channel()
         out: list[Depth] = []

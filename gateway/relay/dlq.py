@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+from gateway.relay.connect import connect
 from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_GENERATION, H_ORIGIN, H_REASON
 from gateway.relay.topology import dead_queue, hash_exchange, partitioned, work_queue
 
@@ -48,7 +49,7 @@ def _letter(props: pika.BasicProperties, body: bytes) -> DeadLetter:
 
 @contextmanager
 def _channel(url: str) -> Iterator[BlockingChannel]:
-    conn = pika.BlockingConnection(pika.URLParameters(url))
+    conn = connect(url)
     try:
         yield conn.channel()
     finally:

@@ -22,6 +22,8 @@ from pika.spec import Basic
 from sqlalchemy import Connection
 
 from gateway.errors import Code, Problem, Refusal
+from gateway.relay.backoff import reason
+from gateway.relay.connect import connect, first_reachable
 from gateway.relay.envelope import Envelope
 from gateway.relay.store import OutboxRow, Store
 from gateway.relay.topology import OUTBOUND, Topology
@@ -68,25 +70,27 @@ class ConfirmChannel:
     """A confirm-mode channel on a SelectConnection in its own thread; ``send`` pipelines a batch."""
 
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
-        self._params = pika.URLParameters(url)
         self._timeout = timeout
-        self._ready = threading.Event()
-        self._error: str | None = None
         self._seq = 0
         self._pending: dict[int, tuple[_Batch, int]] = {}
         self._returned: set[int] = set()
         self._by_mid: dict[str, list[int]] = {}
         self._mid_by_tag: dict[int, str] = {}
+        first_reachable(url, self._open)  # the first node of the setting that answers
+
+    def _open(self, params: pika.URLParameters) -> None:
+        self._ready = threading.Event()
+        self._error: str | None = None
         self._channel: Channel | None = None
         self._conn = pika.SelectConnection(
-            self._params,
+            params,
             on_open_callback=self._on_open,
             on_open_error_callback=self._on_open_error,
             on_close_callback=self._on_close,
         )
         self._thread = threading.Thread(target=self._conn.ioloop.start, name="eata-confirm", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout) or self._error:
+        if not self._ready.wait(self._timeout) or self._error:
             self.close()
             raise ConnectionError(f"cannot open a confirm channel: {self._error or 'timeout'}")
 
@@ -104,7 +108,8 @@ class ConfirmChannel:
         conn.channel(on_open_callback=self._on_channel)
 
     def _on_open_error(self, _conn: object, err: BaseException | str) -> None:
-        self._error = str(err)
+        # pika's connection errors often print as "": say what it was, or the caller takes this for open
+        self._error = (reason(err) if isinstance(err, BaseException) else str(err)) or repr(err)
         self._ready.set()
         self._conn.ioloop.stop()
 
@@ -243,7 +248,7 @@ class Publisher:
         return self._chan
 
     def declare(self, territories: Sequence[str]) -> None:
-        conn = pika.BlockingConnection(pika.URLParameters(self.url))
+        conn = connect(self.url)
         try:
             self.topology.declare(conn, territories)
         finally:
@@ -311,6 +316,11 @@ class Publisher:
                 )
             except ConnectionError as exc:
                 results = [str(exc)] * len(rows)
+            if any(err not in (None, "unroutable") for err in results) and self._chan is not None:
+                # A channel opened while a node was down can go on being nacked after its queues' new
+                # leaders are elected (it still enqueues towards the old one): the next round opens afresh.
+                self._chan.close()
+                self._chan = None
         ok = [r.id for r, err in zip(rows, results, strict=True) if err is None]
         self.store.outbox_done(ok, conn)
         unroutable = {r.id: err for r, err in zip(rows, results, strict=True) if err == "unroutable"}

@@ -40,6 +40,7 @@ from pika.spec import Basic
 
 from gateway.errors import Code, Refusal
 from gateway.relay.backoff import Backoff, quiet_pika, reason
+from gateway.relay.connect import connect, parameters
 from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_ORIGIN, H_REASON, Envelope
 from gateway.relay.outcome import Deliver, Done, Final, Outcome, Retry
 from gateway.relay.store import Seen, Store
@@ -59,7 +60,7 @@ class _Item:
 class _Publishing:
     """A thread's own confirm channel (BlockingChannel: one publish at a time is right here)."""
 
-    def __init__(self, params: pika.URLParameters) -> None:
+    def __init__(self, params: list[pika.URLParameters]) -> None:
         self._params = params
         self._conn: pika.BlockingConnection | None = None
         self._ch: BlockingChannel | None = None
@@ -67,7 +68,7 @@ class _Publishing:
     def channel(self) -> BlockingChannel:
         if self._ch is None or not self._ch.is_open or self._conn is None or not self._conn.is_open:
             self.close()
-            self._conn = pika.BlockingConnection(self._params)
+            self._conn = connect(self._params)
             self._ch = self._conn.channel()
             self._ch.confirm_delivery()
         return self._ch
@@ -137,8 +138,7 @@ class Worker:
         self.reconnect_delay = reconnect_delay
         self.queue = work_queue(territory, self.partition)
         self.stats: Counter[str] = Counter()
-        self._params = pika.URLParameters(url)
-        self._params.heartbeat = 30
+        self._params = parameters(url, heartbeat=30)  # every node of the setting, first reachable wins
         self._stopping = threading.Event()
         self._lanes: list[queue.Queue[_Item | None]] = [queue.Queue() for _ in range(self.concurrency)]
         self._busy = 0
@@ -185,7 +185,7 @@ class Worker:
         quiet_pika()
         while not self._stopping.is_set():
             try:
-                self._conn = pika.BlockingConnection(self._params)
+                self._conn = connect(self._params)
                 if backoff.attempts:
                     log.warning(
                         "broker reachable again after %d attempts; consuming %s", backoff.attempts, self.queue

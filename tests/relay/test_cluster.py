@@ -11,12 +11,14 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from gateway.relay import Envelope
+from gateway.relay import Done, Envelope, Publisher, Store, Worker
+from gateway.relay.connect import connect, node_urls
 from gateway.relay.node import RabbitCluster
 from gateway.relay.publisher import ConfirmChannel, Outgoing
 from gateway.relay.topology import OUTBOUND, Topology, work_queue
 from tests.broker import drain_queue
 from tests.conftest import need_rabbit
+from tests.relay.relay_helpers import running
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
@@ -101,3 +103,65 @@ def test_kill_of_the_leader_loses_no_confirmed_message(cluster: RabbitCluster) -
     assert not missing, f"{len(missing)} confirmed messages lost of {len(confirmed)}"
     print(f"\nconfirmed {len(confirmed)} of {attempted} attempted; leader {leader.nodename} → {new_leader}")
     leader.start()  # rejoins the cluster, so teardown stops three healthy nodes
+
+
+def test_a_worker_whose_node_dies_goes_on_through_another(cluster: RabbitCluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """EATA_AMQP_URL lists the three nodes: publisher and worker are on the first that answers; kill -9
+    of the worker's node, and worker and publisher go on through another, nothing lost or done twice."""
+    url = ",".join(cluster.urls)
+    assert node_urls(url) == list(cluster.urls)
+    territory = "QF"
+    calls: list[tuple[str, str, int]] = []
+    lock = threading.Lock()
+
+    def deliver(env: Envelope) -> Done:
+        time.sleep(0.002)  # slow enough that the kill lands mid-stream
+        with lock:
+            calls.append((env.message_id, env.carnet_id, int(env.body)))
+        return Done(None)
+
+    store = Store(f"sqlite:///{tmp_path / 'relay.db'}")
+    publisher = Publisher(url, store)
+    worker = Worker(url, territory, deliver, store, concurrency=4, reconnect_delay=0.2)
+    envs = [
+        Envelope(kind="d", territory=territory, carnet_id=f"C{i % 40}", body=str(i).encode())
+        for i in range(3000)
+    ]
+    try:
+        publisher.declare([territory])
+        publisher.publish(envs[:1500])
+        with running(worker):
+            while len(calls) < 300:
+                time.sleep(0.01)
+            port = worker._conn._impl.params.port  # type: ignore[union-attr]  # the node it consumes on
+            victim = next(n for n in cluster.nodes if n.port == port)
+            victim.kill()
+            publisher.accept(envs[1500:])  # accepted while a node is down: the drainer sends them
+            deadline = time.monotonic() + 90
+            while publisher.drain():
+                pass
+            while store.outbox_counts()["outbox_pending"]:
+                assert time.monotonic() < deadline, publisher.drain_error
+                time.sleep(0.2)
+                publisher.drain()
+            while len({c[0] for c in calls}) < len(envs) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            moved_to = worker._conn._impl.params.port  # type: ignore[union-attr]
+        ids = [c[0] for c in calls]
+        missing = {e.message_id for e in envs} - set(ids)
+        assert not missing, f"{len(missing)} of {len(envs)} never delivered"
+        assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} delivered twice"
+        seqs: dict[str, list[int]] = {}
+        for _mid, carnet, seq in calls:
+            seqs.setdefault(carnet, []).append(seq)
+        assert all(s == sorted(s) for s in seqs.values()), "a carnet's order broke"
+        assert moved_to != port and worker.stats["reconnects"] >= 1
+        print(f"\nworker moved from node :{port} to :{moved_to}; {len(ids)} delivered once each, in order")
+    finally:
+        publisher.close()
+        store.dispose()
+        for node in cluster.nodes:
+            if not node.running:
+                node.start()  # rejoins, so the next test and teardown see three nodes
+    conn = connect(url)
+    conn.close()
