@@ -122,6 +122,7 @@ def main() -> None:
                 for c in consumers:
                     stack.enter_context(c.running())
                 start = time.perf_counter()
+                cpu0 = time.process_time()
                 for i in range(n):
                     t0 = time.perf_counter()
                     relay.send(ChainKind.CARNET_ISSUED, f"NO/2026/{i:06d}", "NO-OCC", "WCF", payload)
@@ -129,6 +130,7 @@ def main() -> None:
                 while relay.pending():
                     time.sleep(0.02)
                 elapsed = time.perf_counter() - start
+                cpu_ms = (time.process_time() - cpu0) / n * 1000
             rate = n / elapsed
             acked = sum(1 for r in relay.chain.sent_rows() if r.ack_status == "accepted")
             assert acked == n, f"only {acked}/{n} acknowledged"
@@ -148,6 +150,10 @@ def main() -> None:
             print(
                 f"  send latency p50 {statistics.median(lat) * 1000:.1f} ms, "
                 f"p95 {lat[int(len(lat) * 0.95) - 1] * 1000:.1f} ms"
+            )
+            print(
+                f"  CPU per message {cpu_ms:.2f} ms (this process: sender and both consumers; the crypto floor "
+                f"is {1000 / floor_crypto:.2f} ms)"
             )
             print(f"  peak RSS {peak_mb:.0f} MB (this process: sender and both consumers)")
     finally:

@@ -7,6 +7,7 @@ with retries across N workers, DLQ replay to the carnet's partition, and kills o
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -216,7 +217,7 @@ def test_killed_partition_workers_lose_nothing_and_keep_order(
         sent_order[e.carnet_id].append(e.message_id)
     declare(rabbit.url, territory, N)
 
-    with Sink() as sink:
+    with contextlib.ExitStack() as stack, Sink() as sink:
 
         def start(partition: int) -> subprocess.Popen[bytes]:
             cmd = [sys.executable, "-m", "gateway.relay", "worker", "-t", territory, "--concurrency", "4"]
@@ -232,6 +233,8 @@ def test_killed_partition_workers_lose_nothing_and_keep_order(
 
         procs = {p: start(p) for p in range(N)}
         standby = start(0)
+        started = [*procs.values(), standby]
+        stack.callback(lambda: [p.kill() for p in started if p.poll() is None])  # never left behind
 
         def produce() -> None:
             with Publisher(rabbit.url, pub_store, topology=Topology(delays_ms=DELAYS)) as pub:
@@ -249,6 +252,7 @@ def test_killed_partition_workers_lose_nothing_and_keep_order(
             procs[victim].send_signal(signal.SIGKILL)
             procs[victim].wait(10)
             procs[victim] = start(victim)
+            started.append(procs[victim])
         producer.join(60)
         while effects() < total:
             assert time.monotonic() < deadline, f"stuck at {effects()} of {total} effects"
@@ -290,6 +294,10 @@ def test_worker_command_runs_one_process_per_partition(
         )
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
     assert proc.returncode == 0, err.decode()
     assert all(f"worker {territory}.{p} stopped" in err.decode() for p in range(N)), err.decode()
