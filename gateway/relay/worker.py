@@ -44,7 +44,15 @@ from gateway.relay.connect import connect, parameters
 from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_ORIGIN, H_REASON, Envelope
 from gateway.relay.outcome import Deliver, Done, Final, Outcome, Retry
 from gateway.relay.store import Seen, Store
-from gateway.relay.topology import DEFAULT_DELAYS_MS, EVENTS, Topology, dead_queue, retry_queue, work_queue
+from gateway.relay.topology import (
+    DEFAULT_DELAYS_MS,
+    EVENTS,
+    Topology,
+    dead_queue,
+    partitioned,
+    retry_queue,
+    work_queue,
+)
 
 log = logging.getLogger("gateway.relay.worker")
 
@@ -194,6 +202,13 @@ class Worker:
                 if not declared:
                     self.topology.declare(self._conn, [self.territory])
                     declared = True
+                    if self.partition is None and partitioned(self._conn, self.territory):
+                        log.warning(
+                            "%s is partitioned on the broker: %s takes no new messages (start the workers "
+                            "with --partitions N)",
+                            self.territory,
+                            self.queue,
+                        )
                 self._ch = self._conn.channel()
                 self._ch.basic_qos(prefetch_count=self.prefetch)
                 self._gen += 1

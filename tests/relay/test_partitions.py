@@ -8,6 +8,7 @@ with retries across N workers, DLQ replay to the carnet's partition, and kills o
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import subprocess
 import sys
@@ -301,3 +302,12 @@ def test_worker_command_runs_one_process_per_partition(
             raise
     assert proc.returncode == 0, err.decode()
     assert all(f"worker {territory}.{p} stopped" in err.decode() for p in range(N)), err.decode()
+
+
+def test_an_unpartitioned_worker_on_a_partitioned_territory_says_so(
+    rabbit: RabbitNode, store: Store, territory: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    declare(rabbit.url, territory, N)
+    worker = Worker(rabbit.url, territory, lambda e: Done(None), store, delays_ms=DELAYS)
+    with caplog.at_level(logging.WARNING, logger="gateway.relay.worker"), running(worker):
+        wait_for(lambda: "is partitioned on the broker" in caplog.text, what="the warning")
