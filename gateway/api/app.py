@@ -26,6 +26,7 @@ from gateway.console.certs import ExpiryCollector
 from gateway.errors import Code, refuse
 from gateway.messages import declaration_for
 from gateway.model import Amendment, CarnetDocument, Endorsement, Transaction, Travel, load_document
+from gateway.paper.qr import qr_image, qr_payload
 from gateway.store.db import Party
 from gateway.translate import from_bytes, to_bytes
 
@@ -237,20 +238,13 @@ def create_app(
         responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
     )
     def qr(carnet_id: str, transaction_id: str, fmt: str, caller: Caller) -> Response:
-        import io
-
-        import segno
-
         if fmt not in ("png", "svg"):
             raise refuse(Code.BAD_VALUE, "/fmt", "QR codes come as png or svg")
-        doc, _ = service.carnet(caller, carnet_id)
-        tx = service._tx(doc, transaction_id)[1]
-        code = segno.make(
-            f"EATA:{doc.carnet.carnet_id}:{tx.transaction_code}", error="m"
-        )  # IDs only, never data
-        buf = io.BytesIO()
-        code.save(buf, kind=fmt, scale=6)
-        return Response(buf.getvalue(), media_type="image/png" if fmt == "png" else "image/svg+xml")
+        doc, tx = service.holders.transaction(caller, carnet_id, transaction_id)
+        payload = qr_payload(doc.carnet.carnet_id, tx.transaction_code)  # IDs only, never data
+        return Response(
+            qr_image(payload, fmt, scale=6), media_type="image/png" if fmt == "png" else "image/svg+xml"
+        )
 
     @app.post(
         "/v1/carnets/{carnet_id:path}/transactions/{transaction_id}/submit",

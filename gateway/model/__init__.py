@@ -15,7 +15,7 @@ from gateway.model.carnet import (
     UseCategory,
 )
 from gateway.model.common import SCHEMA_VERSION, Address, Annex, Association, Identifier, Party, TransportMode
-from gateway.model.document import CarnetDocument
+from gateway.model.document import CarnetDocument, replace_transaction
 from gateway.model.load import load_document, problems_from_validation
 from gateway.model.transaction import (
     VOUCHER_COLOUR,
@@ -65,4 +65,5 @@ __all__ = [
     "UseCategory",
     "load_document",
     "problems_from_validation",
+    "replace_transaction",
 ]

@@ -20,3 +20,10 @@ class CarnetDocument(StrictModel):
     predecessor: CarnetDocument | None = Field(
         default=None, description="The replaced carnet's document, when this carnet replaces one (Art. 14)"
     )
+
+
+def replace_transaction(doc: CarnetDocument, index: int, new: Transaction) -> CarnetDocument:
+    """``doc`` with its transaction ``index`` replaced by ``new``; the others stay as they are, in order."""
+    return doc.model_copy(
+        update={"transactions": (*doc.transactions[:index], new, *doc.transactions[index + 1 :])}
+    )

@@ -43,7 +43,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.errors import Code, Problem, Refusal, pointer
-from gateway.model import CarnetDocument, CarnetStatus, Endorsement, Rejection, Transaction, TransactionState
+from gateway.model import (
+    CarnetDocument,
+    CarnetStatus,
+    Endorsement,
+    Rejection,
+    Transaction,
+    TransactionState,
+    replace_transaction,
+)
 from gateway.model import TransactionKind as K
 from gateway.rules.dates import add_months
 from gateway.rules.ledger import MIN_REEXPORT_MONTHS, judge
@@ -97,9 +105,7 @@ def committed(doc: CarnetDocument, index: int, endorsement: Endorsement) -> Carn
     new = tx.model_copy(
         update={"state": TransactionState.COMMITTED, "endorsement": endorsement, "rejection": None}
     )
-    out = doc.model_copy(
-        update={"transactions": (*doc.transactions[:index], new, *doc.transactions[index + 1 :])}
-    )
+    out = replace_transaction(doc, index, new)
     if out.carnet.status == CarnetStatus.ISSUED:
         out = out.model_copy(
             update={"carnet": out.carnet.model_copy(update={"status": CarnetStatus.ACTIVATED})}

@@ -21,6 +21,7 @@ from gateway.model import (
     Transaction,
     TransactionKind,
     TransactionState,
+    replace_transaction,
 )
 from gateway.rules.carnet import carnet_problems, closed_problem, signature_valid_on
 from gateway.rules.dates import add_months
@@ -617,9 +618,7 @@ def cancel(doc: CarnetDocument, transaction_id: str, code: str, reason: str) -> 
     problems = _cancellation_problems(cancelled, at) or _exit_problems(doc, idx, at)
     if problems:
         raise Refusal(problems)
-    candidate = doc.model_copy(
-        update={"transactions": (*doc.transactions[:idx], cancelled, *doc.transactions[idx + 1 :])}
-    )
+    candidate = replace_transaction(doc, idx, cancelled)
     try:
         replay(candidate)  # only whether later transactions depend on this one; the rest was judged on entry
     except Refusal as r:
