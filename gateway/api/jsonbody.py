@@ -7,7 +7,7 @@ for enums; validating the bytes keeps one strict model for files, the CLI and th
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, routing
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
@@ -41,6 +41,19 @@ def json_body(model: type[M], after: Callable[..., Any] | None = None) -> Any:
     return Annotated[model, Depends(read)]
 
 
+def api_routes(app: FastAPI) -> list[tuple[APIRoute, str]]:
+    """Every API route of ``app`` with its path, those of included routers too (which newer FastAPI
+    keeps inside the router rather than copying into ``app.routes``)."""
+    contexts = getattr(routing, "iter_route_contexts", None)
+    if contexts is None:  # FastAPI that copies included routes into the app
+        return [(r, r.path_format) for r in app.routes if isinstance(r, APIRoute)]
+    return [
+        (c.original_route, c.path_format or c.original_route.path_format)
+        for c in contexts(app.routes)
+        if isinstance(c.original_route, APIRoute)
+    ]
+
+
 def install_openapi(app: FastAPI) -> None:
     """Document every ``json_body`` route's request body in the OpenAPI schema."""
 
@@ -51,9 +64,7 @@ def install_openapi(app: FastAPI) -> None:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for route in app.routes:
-            if not isinstance(route, APIRoute):
-                continue
+        for route, path in api_routes(app):
             for dep in route.dependant.dependencies:
                 model = getattr(dep.call, "__body_model__", None)
                 if model is None:
@@ -62,7 +73,7 @@ def install_openapi(app: FastAPI) -> None:
                 components.update(js.pop("$defs", {}))
                 components[model.__name__] = js
                 for method in route.methods:
-                    schema["paths"][route.path_format][method.lower()]["requestBody"] = {
+                    schema["paths"][path][method.lower()]["requestBody"] = {
                         "required": True,
                         "content": {
                             "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}

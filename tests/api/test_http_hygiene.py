@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 
 from gateway.api.app import create_app
 from gateway.api.hygiene import HttpPolicy
+from gateway.api.jsonbody import api_routes
 from gateway.api.service import Service
 from gateway.serving import serving
 from gateway.store import Database
@@ -192,8 +192,8 @@ def test_unknown_routes_and_methods_are_problem_documents(gateway: Gateway) -> N
 def _routes_with_a_body(gateway: Gateway) -> list[tuple[str, str]]:
     app = create_app(gateway.service)
     found = []
-    for route in app.routes:
-        if isinstance(route, APIRoute) and {"POST", "PUT"} & route.methods:
+    for route, _ in api_routes(app):  # those of the role routers too
+        if {"POST", "PUT"} & route.methods:
             path = (
                 route.path_format.replace("{carnet_id}", "NO/2026/000001")
                 .replace("{transaction_id}", "tx1")
