@@ -8,8 +8,8 @@ Switzerland's system goes down for the re-exportation: the gateway falls back to
 prints the white voucher as PDF, and customs record the stamped voucher afterwards. It ends with the
 ledger showing every item home, and stops everything it started.
 
-    python -m gateway.demo            (or: make demo)
-    python -m gateway.demo --keep     (or: make demo KEEP=1): then the console stays open until Ctrl-C
+    python -m devtools.demo            (or: make demo)
+    python -m devtools.demo --keep     (or: make demo KEEP=1): then the console stays open until Ctrl-C
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ class Demo:
     def start(self) -> None:
         from conformance.simulators.server import start_simulator
         from conformance.simulators.testing import make_keys
+        from devtools.rabbit import RabbitNode
         from gateway.api.settings import Settings
-        from gateway.relay.node import RabbitNode
         from gateway.runtime import Runtime
         from gateway.serving import ThreadedServer, free_port
 
@@ -215,7 +215,7 @@ class Demo:
 
     def guarantee_chain(self, holder: httpx.Client, cid: str) -> bool:
         """The chain's side: the carnet's life-cycle notice, and a Swiss claim closed by the gateway's proof."""
-        from gateway.chain import demo_flow
+        from devtools.chain_demo import demo_flow
         from gateway.model import load_document
 
         step("Guarantee chain: the issuing association's notice, and a Swiss claim answered from the log")

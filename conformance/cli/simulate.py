@@ -14,7 +14,7 @@ from gateway.errors import Refusal
 
 
 def _make_test_pki(keys_dir: Path, codes: list[str]) -> None:
-    from gateway.signing.testpki import make_test_pki
+    from devtools.testpki import make_test_pki
 
     make_test_pki(keys_dir, ["gateway", *(f"sim-{c.lower()}" for c in codes)])
 
