@@ -7,7 +7,7 @@ setup:
 	./scripts/setup.sh
 
 demo: setup  # KEEP=1 leaves the gateway and its console running until Ctrl-C
-	$(PY) -m gateway.demo $(if $(filter-out 0,$(KEEP)),--keep,)
+	$(PY) -m devtools.demo $(if $(filter-out 0,$(KEEP)),--keep,)
 
 test: setup
 	$(PY) -m ruff check .

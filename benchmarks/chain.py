@@ -2,7 +2,7 @@
 
     python benchmarks/chain.py [--messages 500] [--amqp URL]
 
-Measured path (one process, as ``gateway.chain.demo_flow`` runs it): ``ChainRelay.send`` (build + XSD,
+Measured path (one process, as ``devtools.chain_demo.demo_flow`` runs it): ``ChainRelay.send`` (build + XSD,
 XML-DSig sign with the issuing association's key, chain_sent row, outbox, confirmed publish) → quorum queue
 ``eata.chain.WCF`` → the chain's consumer (hardened parse, signature verified against the trust store,
 signer = sender, dedup record, life-cycle handler, signed ack, confirmed publish) → the issuer's consumer
@@ -14,7 +14,7 @@ Floors, measured in the same run on the same machine:
 - crypto: per message the four XML-DSig operations the chain needs (sign, verify, sign ack, verify ack) in
   one thread — the part no relay design can avoid.
 Reports messages/s, the ratio to each floor, p50/p95 send latency and peak RSS. Without ``--amqp`` a private
-node is started (``gateway.relay.node.RabbitNode``).
+node is started (``devtools.rabbit.RabbitNode``).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ import pika
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.chain_demo import make_chain_keys  # noqa: E402
+from devtools.rabbit import RabbitNode  # noqa: E402
 from gateway.chain import ChainKind  # noqa: E402
-from gateway.chain.demo import make_chain_keys  # noqa: E402
 from gateway.chain.relay import ChainRelay, KeyRing  # noqa: E402
 from gateway.relay.envelope import Envelope  # noqa: E402
-from gateway.relay.node import RabbitNode  # noqa: E402
 from gateway.relay.publisher import ConfirmChannel, Outgoing  # noqa: E402
 
 PARTIES = ["NO-OCC", "WCF"]

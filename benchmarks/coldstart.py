@@ -48,7 +48,7 @@ def worker_ready(env: dict[str, str], work: Path) -> float:
     """Seconds from starting ``worker -t NO`` to its consumer on ``eata.work.NO``."""
     import pika
 
-    from gateway.relay.node import RabbitNode
+    from devtools.rabbit import RabbitNode
     from gateway.relay.topology import work_queue
 
     node = RabbitNode(work / "rabbit", "eatacold").start()

@@ -45,8 +45,8 @@ import pika
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.rabbit import RabbitNode, free_port  # noqa: E402
 from gateway.relay import Envelope, Publisher, Store, Topology  # noqa: E402
-from gateway.relay.node import RabbitNode, free_port  # noqa: E402
 from gateway.relay.publisher import ConfirmChannel, Outgoing  # noqa: E402
 
 
@@ -558,7 +558,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "gateway.relay",
+                "gateway",
                 "worker",
                 "-t",
                 territory,

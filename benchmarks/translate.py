@@ -24,10 +24,10 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.testpki import make_test_pki  # noqa: E402
 from gateway.messages import declaration_for, split  # noqa: E402
 from gateway.model import load_document  # noqa: E402
 from gateway.signing import Signer, load_signing_key  # noqa: E402
-from gateway.signing.testpki import make_test_pki  # noqa: E402
 from gateway.translate import mapping_for, to_xml  # noqa: E402
 from gateway.translate.schemas import compiled, profile  # noqa: E402
 

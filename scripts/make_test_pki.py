@@ -1,6 +1,6 @@
-"""Kept for habit: ``python scripts/make_test_pki.py OUTDIR NAMES…`` = ``python -m gateway.signing.testpki``."""
+"""Kept for habit: ``python scripts/make_test_pki.py OUTDIR NAMES…`` = ``python -m devtools.testpki``."""
 
-from gateway.signing.testpki import main
+from devtools.testpki import main
 
 if __name__ == "__main__":
     main()

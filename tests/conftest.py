@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.relay.node import RabbitNode, rabbit_available
+from devtools.rabbit import RabbitNode, rabbit_available
 from tests.pg import PgCluster, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]

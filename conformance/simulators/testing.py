@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance.simulators.server import Running, serve_in_thread, start_simulator
+from devtools.testpki import make_test_pki
 from gateway.adapters import registry
-from gateway.signing.testpki import make_test_pki
 from gateway.transport.callback import Inbox, callback_app
 
 

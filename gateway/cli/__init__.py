@@ -13,7 +13,7 @@ import sys
 
 from gateway.cli.app import SETTINGS, app
 
-# command or group name -> (module in gateway.cli, short help as the top-level --help shows it)
+# command or group name -> (module in gateway.cli, or a tool's module in full, short help as --help shows it)
 COMMANDS: dict[str, tuple[str, str]] = {}  # filled below, in --help order
 
 
@@ -25,11 +25,18 @@ def _commands(module: str, *entries: tuple[str, str]) -> None:
 _SKIP = {"app", "output"}
 
 
+def _module(name: str) -> str:
+    """A command module named in the table: ours by its short name, a tool's (``conformance.cli.run``) in full."""
+    return name if "." in name else f"{__name__}.{name}"
+
+
 def load_all() -> None:
     """Import every command module (what building the whole CLI needs)."""
     for mod in pkgutil.iter_modules(__path__):
         if mod.name not in _SKIP:
             importlib.import_module(f"{__name__}.{mod.name}")
+    for module, _short in COMMANDS.values():
+        importlib.import_module(_module(module))
 
 
 def _help_app():  # type: ignore[no-untyped-def]
@@ -52,7 +59,7 @@ def cli(argv: list[str] | None = None) -> None:
             _help_app()(args=args)
         app(args=args)
         return
-    importlib.import_module(f"{__name__}.{entry[0]}")
+    importlib.import_module(_module(entry[0]))
     app.only({name})(args=args)
 
 
@@ -94,7 +101,7 @@ _commands(
     ("parties", "Parties that may call the API (each gets an API key)."),
 )
 _commands(
-    "simulate",
+    "conformance.cli.simulate",
     ("simulate", "Serve a simulated national customs system over HTTP until interrupted."),
 )
 _commands(
@@ -126,7 +133,7 @@ _commands(
     ("claims", "Claims against the guarantee chain (Annex A Art. 8-11)."),
 )
 _commands(
-    "conformance",
+    "conformance.cli.run",
     ("conformance", "Conformance suite: scenarios × territories, with reports to hand in."),
 )
 _commands(

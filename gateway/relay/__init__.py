@@ -6,7 +6,6 @@ or :class:`Final`.
 """
 
 from gateway.relay.envelope import Envelope
-from gateway.relay.node import RabbitCluster, RabbitNode, rabbit_available
 from gateway.relay.outcome import Deliver, Done, Final, Outcome, Retry
 from gateway.relay.publisher import Publisher, PublishError, Unroutable
 from gateway.relay.store import Store
@@ -23,12 +22,9 @@ __all__ = [
     "Outcome",
     "PublishError",
     "Publisher",
-    "RabbitCluster",
-    "RabbitNode",
     "Retry",
     "Store",
     "Topology",
     "Unroutable",
     "Worker",
-    "rabbit_available",
 ]

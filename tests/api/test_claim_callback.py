@@ -18,14 +18,14 @@ import zeep
 import zeep.exceptions
 
 from conformance.simulators.testing import make_keys
+from devtools.chain_demo import make_chain_keys
+from devtools.rabbit import RabbitNode
 from gateway.adapters import registry
 from gateway.adapters.delivery import signer
-from gateway.chain.demo import make_chain_keys
 from gateway.chain.message import ChainKind, build
 from gateway.chain.relay import ChainRelay, KeyRing
 from gateway.claims.flow import ClaimFlow
 from gateway.model import load_document
-from gateway.relay.node import RabbitNode
 from gateway.runtime import Runtime
 from gateway.serving import ThreadedServer, free_port
 from gateway.transport.soap import HttpxTransport, wsdl_document

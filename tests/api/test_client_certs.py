@@ -11,11 +11,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from devtools.testpki import make_test_pki
 from gateway.api.app import create_app
 from gateway.api.clientcert import ClientCertPolicy
 from gateway.api.service import Service
 from gateway.serving import serving
-from gateway.signing.testpki import make_test_pki
 from gateway.store import Database
 
 HEADER = "X-Client-Cert"

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from conformance.simulators.testing import loopback_world
+from devtools.rabbit import RabbitNode
 from gateway.adapters.delivery import relay_deliver
-from gateway.relay.node import RabbitNode
 from gateway.relay.worker import Worker
 from gateway.runtime import Runtime
 from gateway.serving import ThreadedServer, free_port

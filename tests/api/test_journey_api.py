@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from conformance.simulators.testing import World, loopback_world
+from devtools.rabbit import RabbitNode
 from gateway.adapters.delivery import relay_deliver
-from gateway.relay.node import RabbitNode
 from gateway.relay.store import Store
 from gateway.relay.worker import Worker
 from gateway.runtime import Runtime

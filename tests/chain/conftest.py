@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from chain_helpers import PARTIES, make_pki, purge
 
+from devtools.rabbit import RabbitNode
 from gateway.chain.relay import ChainRelay, KeyRing, chain_dead_queue, chain_queue
-from gateway.relay.node import RabbitNode
 
 
 @pytest.fixture(scope="session")

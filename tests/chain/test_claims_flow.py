@@ -154,7 +154,7 @@ def test_notifying_twice_is_one_notification(relay: ChainRelay) -> None:
 
 
 def test_demo_flow_shows_an_acked_notice_and_a_claim_closed_by_proof(rabbit, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gateway.chain import demo_flow
+    from devtools.chain_demo import demo_flow
 
     out = demo_flow(rabbit.url, tmp_path / "chain.db", tmp_path / "chain-keys")
     assert out["carnet_issued"]["ack"] == "accepted"

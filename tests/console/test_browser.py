@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from conformance.simulators.testing import loopback_world
+from devtools.rabbit import RabbitNode
 from gateway.adapters.delivery import relay_deliver
-from gateway.relay.node import RabbitNode
 from gateway.relay.outcome import Final
 from gateway.relay.worker import Worker
 from gateway.runtime import Runtime

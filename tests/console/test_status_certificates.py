@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from devtools.rabbit import RabbitNode
 from gateway.cli import app
-from gateway.relay.node import RabbitNode
 from tests.console.test_browser import expiring_certificate
 
 pytestmark = pytest.mark.broker

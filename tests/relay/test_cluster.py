@@ -21,9 +21,9 @@ import httpx
 import pika
 import pytest
 
+from devtools.rabbit import RabbitCluster
 from gateway.relay import Done, Envelope, Publisher, Store, Worker
 from gateway.relay.connect import connect, node_urls
-from gateway.relay.node import RabbitCluster
 from gateway.relay.publisher import ConfirmChannel, Outgoing
 from gateway.relay.topology import OUTBOUND, Topology, work_queue
 from gateway.serving import free_port

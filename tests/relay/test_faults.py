@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from relay_helpers import subprocess_env
 
+from devtools.rabbit import RabbitNode
 from gateway.relay import Envelope, Publisher, PublishError, Store, Topology
-from gateway.relay.node import RabbitNode
 from gateway.relay.sink import Sink
 from gateway.relay.topology import dead_queue, retry_queue, work_queue
 from tests.broker import depth
@@ -71,7 +71,7 @@ def test_worker_kills_and_a_broker_crash_lose_nothing_and_duplicate_no_effect(
             cmd = [
                 sys.executable,
                 "-m",
-                "gateway.relay",
+                "gateway",
                 "worker",
                 "-t",
                 territory,

@@ -12,10 +12,10 @@ import time
 import httpx
 import pytest
 
+from devtools.rabbit import RabbitNode
 from gateway.api.background import OutboxDrainer
 from gateway.api.settings import Settings
 from gateway.relay import Envelope, Publisher, Store
-from gateway.relay.node import RabbitNode
 from gateway.relay.outcome import Done
 from gateway.relay.worker import Worker
 from gateway.serving import serving

@@ -22,10 +22,10 @@ import pika
 import pytest
 from relay_helpers import running, subprocess_env
 
+from devtools.rabbit import RabbitNode
 from gateway.relay import Done, Envelope, Final, Outcome, Publisher, Retry, Store, Worker
 from gateway.relay import dlq as dlq_ops
 from gateway.relay.depths import queue_depths
-from gateway.relay.node import RabbitNode
 from gateway.relay.sink import Sink
 from gateway.relay.topology import (
     Topology,
@@ -221,7 +221,7 @@ def test_killed_partition_workers_lose_nothing_and_keep_order(
     with contextlib.ExitStack() as stack, Sink() as sink:
 
         def start(partition: int) -> subprocess.Popen[bytes]:
-            cmd = [sys.executable, "-m", "gateway.relay", "worker", "-t", territory, "--concurrency", "4"]
+            cmd = [sys.executable, "-m", "gateway", "worker", "-t", territory, "--concurrency", "4"]
             cmd += ["--deliver", "gateway.relay.sink:deliver", "--delays", ",".join(map(str, DELAYS))]
             cmd += ["--amqp", rabbit.url, "--store", worker_store]
             cmd += ["--partitions", str(N), "--partition", str(partition)]
@@ -284,7 +284,7 @@ def test_killed_partition_workers_lose_nothing_and_keep_order(
 def test_worker_command_runs_one_process_per_partition(
     rabbit: RabbitNode, tmp_path: Path, territory: str
 ) -> None:
-    cmd = [sys.executable, "-m", "gateway.relay", "worker", "-t", territory, "--partitions", str(N)]
+    cmd = [sys.executable, "-m", "gateway", "worker", "-t", territory, "--partitions", str(N)]
     cmd += ["--deliver", "relay_helpers:done", "--amqp", rabbit.url, "--store", f"sqlite:///{tmp_path}/w.db"]
     proc = subprocess.Popen(cmd, env=subprocess_env(), stderr=subprocess.PIPE)
     try:

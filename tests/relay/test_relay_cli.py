@@ -8,10 +8,10 @@ import pytest
 from relay_helpers import running
 from typer.testing import CliRunner
 
+from devtools.rabbit import RabbitNode
 from gateway.cli import app
 from gateway.errors import Code
 from gateway.relay import Envelope, Final, Publisher, Store, Topology, Worker
-from gateway.relay.node import RabbitNode
 
 runner = CliRunner()
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from devtools.rabbit import RabbitNode
+from devtools.testpki import make_test_pki
 from gateway.chain import ChainKind
 from gateway.chain.relay import ChainRelay, KeyRing
 from gateway.relay import Envelope, Publisher, Store
-from gateway.relay.node import RabbitNode
 from gateway.relay.topology import work_queue
-from gateway.signing.testpki import make_test_pki
 from tests.broker import drain_queue
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres]

@@ -13,8 +13,8 @@ import pika
 import pytest
 from relay_helpers import subprocess_env
 
+from devtools.rabbit import RabbitNode
 from gateway.relay import Envelope, Publisher, Store, Topology, Unroutable
-from gateway.relay.node import RabbitNode
 from gateway.relay.topology import dead_queue, retry_queue, work_queue
 from tests.broker import depth, drain_queue
 

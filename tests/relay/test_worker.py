@@ -13,11 +13,11 @@ from collections.abc import Callable
 import pytest
 from relay_helpers import running, subprocess_env
 
+from devtools.rabbit import RabbitNode
 from gateway.errors import Code
 from gateway.relay import Done, Envelope, Final, Outcome, Publisher, Retry, Store, Worker
 from gateway.relay import dlq as dlq_ops
 from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_REASON
-from gateway.relay.node import RabbitNode
 from gateway.relay.sink import Sink
 from gateway.relay.topology import EVENTS, Topology, dead_queue, work_queue
 from tests.broker import depth, drain_queue
@@ -247,7 +247,7 @@ def test_sigterm_finishes_in_flight_and_exits_zero(rabbit: RabbitNode, tmp_path,
         cmd = [
             sys.executable,
             "-m",
-            "gateway.relay",
+            "gateway",
             "worker",
             "-t",
             territory,

@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-from gateway.signing import testpki
+from devtools import testpki
 
 ROOT = Path(__file__).resolve().parents[2]
 
