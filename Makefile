@@ -11,6 +11,7 @@ demo: setup  # KEEP=1 leaves the gateway and its console running until Ctrl-C
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint:

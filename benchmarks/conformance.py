@@ -51,10 +51,14 @@ def main() -> None:
         full = timed(Options(workers=workers, out_dir=Path(tmp) / "full"))
     per_case = serial[1] / serial[2]
     scaled = per_case * cases_full
-    print(f"cpus: {os.cpu_count()}  workers: {workers}  cases: {full[2]} (30 territories × applicable scenarios)")
+    print(
+        f"cpus: {os.cpu_count()}  workers: {workers}  cases: {full[2]} (30 territories × applicable scenarios)"
+    )
     print(f"{'run':<34} {'wall s':>7} {'play s':>7} {'cases':>6} {'failed':>6}")
-    print(f"{'serial floor: ' + FLOOR_TERRITORY + ', 1 worker':<34} {serial[0]:>7.2f} {serial[1]:>7.2f} "
-          f"{serial[2]:>6} {serial[3]:>6}")
+    print(
+        f"{'serial floor: ' + FLOOR_TERRITORY + ', 1 worker':<34} {serial[0]:>7.2f} {serial[1]:>7.2f} "
+        f"{serial[2]:>6} {serial[3]:>6}"
+    )
     print(f"{'full run, parallel':<34} {full[0]:>7.2f} {full[1]:>7.2f} {full[2]:>6} {full[3]:>6}")
     print(f"serial floor scaled to {cases_full} cases: {scaled:.2f} s ({per_case * 1e3:.0f} ms a case)")
     print(f"ratio full / serial-scaled (play time): {full[1] / scaled:.2f}×")

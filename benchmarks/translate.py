@@ -39,7 +39,9 @@ def message(n: int):  # type: ignore[no-untyped-def]
     base = declaration_for(doc, 2, "EATABENCH0001")
     item = base.items[0]
     items = tuple(
-        item.model_copy(update={"item_number": i, "value": Decimal(1000 + i), "description": f"{item.description} #{i}"})
+        item.model_copy(
+            update={"item_number": i, "value": Decimal(1000 + i), "description": f"{item.description} #{i}"}
+        )
         for i in range(1, n + 1)
     )
     return base.model_copy(update={"items": items})
@@ -95,7 +97,9 @@ def main() -> None:
         floor()
         o, f = best(ours, repeat), best(floor, repeat)
         target = {50: "≤ 1.3×", 5000: "≤ 1.5×"}.get(n, "")
-        print(f"{n:>6} {len(parts):>8} {o * 1e3:>9.2f} {f * 1e3:>9.2f} {o / f:>5.2f}× {o / n * 1e3:>8.4f}  {target}")
+        print(
+            f"{n:>6} {len(parts):>8} {o * 1e3:>9.2f} {f * 1e3:>9.2f} {o / f:>5.2f}× {o / n * 1e3:>8.4f}  {target}"
+        )
     # Memory in a separate pass: tracing slows Python code and would distort the timings above.
     tracemalloc.start()
     for p in split(message(5000), 999):

@@ -235,7 +235,9 @@ class Demo:
         )
         closed = claim["state"] == "closed" and out["pending"] == 0
         if closed:
-            console.print("[bold green]The claim is closed by the gateway's own proof; nothing unacknowledged.[/bold green]")
+            console.print(
+                "[bold green]The claim is closed by the gateway's own proof; nothing unacknowledged.[/bold green]"
+            )
         return closed
 
     def declare(self, holder: httpx.Client, cid: str, tx: dict[str, Any], office: str) -> None:

@@ -141,10 +141,22 @@ def journey_ch() -> dict[str, Any]:
                 "2026-10-05",
                 "1-4",
                 "Svinesund",
-                transit={"office_of_destination": "DE004055", "final_date": "2026-10-12", "seals": ["NO-77120"]},
+                transit={
+                    "office_of_destination": "DE004055",
+                    "final_date": "2026-10-12",
+                    "seals": ["NO-77120"],
+                },
                 endorsement={"seals": ["NO-77120"], "reference": "26SE7F3A9C21B04DJ5"},  # NCTS MRN
             ),
-            tx(4, "transit_discharge", "DE004055", "2026-10-07", "1-4", "Weil am Rhein", endorsement={"seals_intact": True}),
+            tx(
+                4,
+                "transit_discharge",
+                "DE004055",
+                "2026-10-07",
+                "1-4",
+                "Weil am Rhein",
+                endorsement={"seals_intact": True},
+            ),
             tx(
                 5,
                 "importation",
@@ -156,7 +168,15 @@ def journey_ch() -> dict[str, Any]:
                 endorsement={"final_date": "2027-08-31"},
             ),
             tx(6, "re_exportation", "CH002771", "2026-10-20", "1-4", "Zurich Airport"),
-            tx(7, "re_importation", "NO01018C", "2026-10-20", "1-4", "Oslo Gardermoen", not_processed_abroad=True),
+            tx(
+                7,
+                "re_importation",
+                "NO01018C",
+                "2026-10-20",
+                "1-4",
+                "Oslo Gardermoen",
+                not_processed_abroad=True,
+            ),
         ],
     }
 
@@ -192,9 +212,26 @@ def journey_gb() -> dict[str, Any]:
                 intended_place_of_use="ExCeL London",
                 endorsement={"final_date": "2027-08-31"},
             ),
-            tx(4, "re_exportation", "GB000060", "2026-11-09", "1-2", "Dover/Folkestone Eurotunnel", travel_id=t),
+            tx(
+                4,
+                "re_exportation",
+                "GB000060",
+                "2026-11-09",
+                "1-2",
+                "Dover/Folkestone Eurotunnel",
+                travel_id=t,
+            ),
             tx(5, "re_exportation", "GB000084", "2026-11-10", "3-4", "London Heathrow", travel_id=t),
-            tx(6, "re_importation", "NO01018C", "2026-11-10", "1-4", "Oslo Gardermoen", travel_id=t, not_processed_abroad=True),
+            tx(
+                6,
+                "re_importation",
+                "NO01018C",
+                "2026-11-10",
+                "1-4",
+                "Oslo Gardermoen",
+                travel_id=t,
+                not_processed_abroad=True,
+            ),
         ],
     }
 
@@ -302,9 +339,19 @@ def _art_10_2(ch: dict[str, Any]) -> dict[str, Any]:
     d = copy.deepcopy(ch)
     d["transactions"] = [
         *d["transactions"][:5],
-        tx(6, "importation", "GB000084", "2026-10-21", "1-4", "London Heathrow", endorsement={"final_date": "2027-08-31"}),
+        tx(
+            6,
+            "importation",
+            "GB000084",
+            "2026-10-21",
+            "1-4",
+            "London Heathrow",
+            endorsement={"final_date": "2027-08-31"},
+        ),
         tx(7, "re_exportation", "GB000084", "2026-10-28", "1-4", "London Heathrow"),
-        tx(8, "re_importation", "NO01018C", "2026-10-28", "1-4", "Oslo Gardermoen", not_processed_abroad=True),
+        tx(
+            8, "re_importation", "NO01018C", "2026-10-28", "1-4", "Oslo Gardermoen", not_processed_abroad=True
+        ),
     ]
     return d
 

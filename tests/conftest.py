@@ -38,7 +38,9 @@ def _loopback(address: object) -> bool:
 def _guarded(real):  # type: ignore[no-untyped-def]
     def connect(self, address):  # type: ignore[no-untyped-def]
         if not _loopback(address):
-            raise RuntimeError(f"test tried to reach {address!r} beyond loopback; tests use local servers only")
+            raise RuntimeError(
+                f"test tried to reach {address!r} beyond loopback; tests use local servers only"
+            )
         return real(self, address)
 
     return connect

@@ -34,13 +34,19 @@ def run(
     client_key: Annotated[Path | None, typer.Option(help="PEM key of the client certificate")] = None,
     trust: Annotated[
         Path | None,
-        typer.Option(help="PEM: the CA vouching for the national signer, or the signer's own certificate (pinned)"),
+        typer.Option(
+            help="PEM: the CA vouching for the national signer, or the signer's own certificate (pinned)"
+        ),
     ] = None,
     signer: Annotated[
         Path | None, typer.Option(help="PEM certificate of the national signer, when --trust names a CA")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Directory for reports and evidence")] = Path("conformance-report"),
-    faults: Annotated[str, typer.Option(help="Simulator fault profile for the whole run, e.g. nonconforming")] = "",
+    out: Annotated[Path, typer.Option(help="Directory for reports and evidence")] = Path(
+        "conformance-report"
+    ),
+    faults: Annotated[
+        str, typer.Option(help="Simulator fault profile for the whole run, e.g. nonconforming")
+    ] = "",
     workers: Annotated[int, typer.Option(min=1, help="Territories played in parallel")] = 30,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
 ) -> None:
@@ -70,15 +76,27 @@ def run(
         if faults and endpoint:
             raise ValueError("--faults applies to the simulators, not to a real --endpoint")
         parse(faults)
-        total = len(plan(load_scenarios(options.scenarios_dir, options.scenarios), options.territories or registry.codes()))
+        total = len(
+            plan(
+                load_scenarios(options.scenarios_dir, options.scenarios),
+                options.territories or registry.codes(),
+            )
+        )
         bar = Progress(
-            TextColumn("[bold]conformance"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}"), console=err_console, disable=not progress, transient=True,
+            TextColumn("[bold]conformance"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err_console,
+            disable=not progress,
+            transient=True,
         )
         with bar:
             task = bar.add_task("", total=total)
             result = run_suite(
-                options, lambda case: bar.update(task, advance=1, description=f"{case.territory} {case.scenario}")
+                options,
+                lambda case: bar.update(task, advance=1, description=f"{case.territory} {case.scenario}"),
             )
     except (ScenarioError, ValueError, Refusal, OSError) as exc:
         err_console.print(f"[red]conformance run not started:[/] {exc}", highlight=False)

@@ -34,7 +34,9 @@ def table() -> str:
     lines = ["| code | name | family | meaning | scenario |", "|---|---|---|---|---|"]
     for name, value in codes():
         family = FAMILIES.get(value // 100, "")
-        lines.append(f"| {value} | `{name}` | {family} | {TITLES.get(value, '')} | {DEMANDED.get(value, '')} |")
+        lines.append(
+            f"| {value} | `{name}` | {family} | {TITLES.get(value, '')} | {DEMANDED.get(value, '')} |"
+        )
     return "\n".join(lines) + "\n"
 
 

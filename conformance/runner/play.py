@@ -98,7 +98,9 @@ def _items(selection: str) -> tuple[DeclaredItem, ...]:
             out.append(listed[n])
         else:  # a line the holder typed that is not on the general list (scenarios 07, 10)
             base = listed[GENERAL_LIST[0]]
-            out.append(base.model_copy(update={"item_number": n, "description": f"Goods line {n} (not listed)"}))
+            out.append(
+                base.model_copy(update={"item_number": n, "description": f"Goods line {n} (not listed)"})
+            )
     return tuple(out)
 
 
@@ -247,7 +249,9 @@ def observe(
             except Refusal as exc:
                 if exc.code == Code.UNKNOWN_REFERENCE:  # answers nothing sent: attached to nothing
                     return Observation("refused", exc.code, exc.problems[0].pointer, str(exc))
-                return Observation("failed", exc.code, exc.problems[0].pointer, f"answer not trustworthy: {exc}")
+                return Observation(
+                    "failed", exc.code, exc.problems[0].pointer, f"answer not trustworthy: {exc}"
+                )
             if answer.in_reply_to == d.message_id:
                 break
         assert answer is not None
@@ -259,7 +263,9 @@ def observe(
         assert r is not None
         return Observation("rejected", r.code, None, r.reason or "")
     if isinstance(outcome, RetryableFailure):
-        return Observation("failed", outcome.code, detail=f"{outcome.reason} after {outcome.attempts} attempts")
+        return Observation(
+            "failed", outcome.code, detail=f"{outcome.reason} after {outcome.attempts} attempts"
+        )
     code, pointer = _refusal_details(recorder.last_response)
     code = code or outcome.code
     kind = "rejected" if code < 500 else "failed"
@@ -296,18 +302,26 @@ def send(adapter: Adapter, d: Declaration, how: str, recorder: Recorder, target:
 
 
 # -- one case -------------------------------------------------------------------------------------------
-def play(scenario: Scenario, number: int, code: str, target: Target, run: str, recorder: Recorder) -> CaseResult:
+def play(
+    scenario: Scenario, number: int, code: str, target: Target, run: str, recorder: Recorder
+) -> CaseResult:
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
-    case = CaseResult(code, scenario.id, scenario.title, PASSED, started=started.isoformat(timespec="seconds"))
+    case = CaseResult(
+        code, scenario.id, scenario.title, PASSED, started=started.isoformat(timespec="seconds")
+    )
     if (reason := target.skip_reason(scenario)) is not None:
         case.status, case.diagnosis = SKIPPED, reason
         return case
     ids = CaseIds(run, code, number)
-    issuer = scenario.carnet.get("issuing_country") or (code if scenario.home else ("DE" if code == "NO" else "NO"))
-    state = CaseState(f"{issuer}/CF/{ids.stem}", issuer, overrides={
-        k: v for k, v in scenario.carnet.items() if k != "issuing_country"
-    })
+    issuer = scenario.carnet.get("issuing_country") or (
+        code if scenario.home else ("DE" if code == "NO" else "NO")
+    )
+    state = CaseState(
+        f"{issuer}/CF/{ids.stem}",
+        issuer,
+        overrides={k: v for k, v in scenario.carnet.items() if k != "issuing_country"},
+    )
     try:
         target.carnet(state.carnet_id, GENERAL_LIST, VALID_UNTIL)
         if scenario.sim_faults:
@@ -317,7 +331,10 @@ def play(scenario: Scenario, number: int, code: str, target: Target, run: str, r
                 result = _step(scenario, step, n, code, ids, state, target, recorder)
                 case.steps.append(result)
                 if not result.passed:  # later steps build on this one: stop here
-                    case.status, case.diagnosis = FAILED, f"step {n + 1} ({step.kind.value}): {result.diagnosis}"
+                    case.status, case.diagnosis = (
+                        FAILED,
+                        f"step {n + 1} ({step.kind.value}): {result.diagnosis}",
+                    )
                     break
     except Exception as exc:  # the runner's own trouble is an error, not a verdict on customs
         case.status, case.diagnosis = ERROR, f"{type(exc).__name__}: {exc}"
@@ -332,7 +349,13 @@ def play(scenario: Scenario, number: int, code: str, target: Target, run: str, r
 
 
 def _step(
-    scenario: Scenario, step: Step, n: int, code: str, ids: CaseIds, state: CaseState, target: Target,
+    scenario: Scenario,
+    step: Step,
+    n: int,
+    code: str,
+    ids: CaseIds,
+    state: CaseState,
+    target: Target,
     recorder: Recorder,
 ) -> StepResult:
     recorder.begin(n + 1)
@@ -344,9 +367,14 @@ def _step(
     if step.cancel is not None:
         territory, message_id = state.last_committed or (code, "")
         done = bool(message_id) and target.cancel(territory, message_id, step.cancel)
-        seen = Observation("cancelled" if done else "rejected", None if done else Code.CANCELLATION,
-                           detail=step.cancel if done else "nothing committed to cancel")
-        recorder.write("cancel.txt", f"cancel {message_id} at {territory}: {step.cancel} -> {done}\n".encode())
+        seen = Observation(
+            "cancelled" if done else "rejected",
+            None if done else Code.CANCELLATION,
+            detail=step.cancel if done else "nothing committed to cancel",
+        )
+        recorder.write(
+            "cancel.txt", f"cancel {message_id} at {territory}: {step.cancel} -> {done}\n".encode()
+        )
         message = message_id
     else:
         d = declaration(step, n, ids, state, office, adapter)

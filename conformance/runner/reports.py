@@ -80,7 +80,11 @@ def junit(result: SuiteResult) -> bytes:
         )
         for case in cases:
             tc = etree.SubElement(
-                suite, "testcase", classname=f"conformance.{code}", name=case.scenario, time=f"{case.seconds:.3f}"
+                suite,
+                "testcase",
+                classname=f"conformance.{code}",
+                name=case.scenario,
+                time=f"{case.seconds:.3f}",
             )
             if case.status in (FAILED, ERROR):
                 tag = "failure" if case.status == FAILED else "error"

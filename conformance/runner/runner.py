@@ -46,7 +46,9 @@ class Options:
     endpoint: str | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
-    trust: Path | None = None  # CA certificate vouching for the endpoint's signer, or the signer's own (pinned)
+    trust: Path | None = (
+        None  # CA certificate vouching for the endpoint's signer, or the signer's own (pinned)
+    )
     signer: Path | None = None  # with a CA --trust: the certificate of the endpoint's signer
     scenarios_dir: Path = SCENARIOS_DIR
 
@@ -76,7 +78,9 @@ class SimulatorTarget:
 
     def carnet(self, carnet_id: str, items: tuple[int, ...], valid_until: dt.date) -> None:
         self.running.control(
-            "POST", "carnets", json={"carnet_id": carnet_id, "items": list(items), "valid_until": str(valid_until)}
+            "POST",
+            "carnets",
+            json={"carnet_id": carnet_id, "items": list(items), "valid_until": str(valid_until)},
         )
 
     def faults(self, code: str, profile: str | None) -> None:
@@ -207,7 +211,11 @@ def _lay_trust(folder: Path, trust: Path, signer: Path | None) -> None:
         is_ca = False
     if is_ca and signer is None:
         raise ValueError("--trust names a CA: name the endpoint's signing certificate with --signer too")
-    for sub, source in (("anchors", trust if is_ca else None), ("pinned", None if is_ca else trust), ("signers", signer)):
+    for sub, source in (
+        ("anchors", trust if is_ca else None),
+        ("pinned", None if is_ca else trust),
+        ("signers", signer),
+    ):
         if source is not None:
             (folder / sub).mkdir(parents=True, exist_ok=True)
             shutil.copy(source, folder / sub / "cert.pem")
@@ -215,9 +223,7 @@ def _lay_trust(folder: Path, trust: Path, signer: Path | None) -> None:
 
 def plan(scenarios: list[Scenario], territories: list[str]) -> list[tuple[int, Scenario, str]]:
     """(scenario number, scenario, territory) for every applicable case."""
-    return [
-        (n, s, code) for n, s in enumerate(scenarios, start=1) for code in s.territories(territories)
-    ]
+    return [(n, s, code) for n, s in enumerate(scenarios, start=1) for code in s.territories(territories)]
 
 
 def run_suite(options: Options, progress: Callable[[CaseResult], None] | None = None) -> SuiteResult:
@@ -261,7 +267,9 @@ def run_suite(options: Options, progress: Callable[[CaseResult], None] | None = 
             for case in cases:
                 if (case[1].faults is not None) == phase:
                     by_territory.setdefault(case[2], []).append(case)
-            with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="conformance") as pool:
+            with ThreadPoolExecutor(
+                max_workers=max(1, options.workers), thread_name_prefix="conformance"
+            ) as pool:
                 for future in [pool.submit(territory_worker, c, b, target) for c, b in by_territory.items()]:
                     future.result()
     finished = dt.datetime.now(dt.UTC)

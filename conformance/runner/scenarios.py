@@ -137,7 +137,9 @@ def _expect(raw: Any, path: Path, where: str) -> Expect:
         if not isinstance(code, int) or code not in TITLES:
             raise ScenarioError(path, f"{where}.{outcomes[0]}", f"{code!r} is not a code of gateway.errors")
         return Expect(outcomes[0], code, bool(raw.get("pointer", False)))
-    raise ScenarioError(path, where, f"{raw!r} is not committed, cancelled, {{rejected: code}} or {{failed: code}}")
+    raise ScenarioError(
+        path, where, f"{raw!r} is not committed, cancelled, {{rejected: code}} or {{failed: code}}"
+    )
 
 
 _STEP_KEYS = {"kind", "items", "office", "day", "send", "answer", "expect", "final_day", "seals", "cancel"}
@@ -148,7 +150,9 @@ def _step(raw: Any, path: Path, n: int) -> Step:
     if not isinstance(raw, Mapping):
         raise ScenarioError(path, f"steps[{n}]", "must be a mapping")
     if unknown := set(raw) - _STEP_KEYS:
-        raise ScenarioError(path, where + sorted(unknown)[0], f"unknown field; known: {', '.join(sorted(_STEP_KEYS))}")
+        raise ScenarioError(
+            path, where + sorted(unknown)[0], f"unknown field; known: {', '.join(sorted(_STEP_KEYS))}"
+        )
     kind = _text(raw, "kind", path, where)
     try:
         tx_kind = TransactionKind(kind)
@@ -173,7 +177,9 @@ def _step(raw: Any, path: Path, n: int) -> Step:
     if send not in SENDS:
         raise ScenarioError(path, where + "send", f"{send!r} is not one of {', '.join(SENDS)}")
     if send == "again" and n == 0:
-        raise ScenarioError(path, where + "send", "'again' re-uses the previous step's message: not on step 0")
+        raise ScenarioError(
+            path, where + "send", "'again' re-uses the previous step's message: not on step 0"
+        )
     final_day = raw.get("final_day")
     if final_day is not None and (not isinstance(final_day, int) or final_day < 0):
         raise ScenarioError(path, where + "final_day", f"{final_day!r} must be a whole number of days ≥ 0")
@@ -210,7 +216,9 @@ def load_scenario(path: Path) -> Scenario:
     applies = _req(raw, "applies_to", path, "")
     if isinstance(applies, str):
         if applies not in GROUPS:
-            raise ScenarioError(path, "applies_to", f"{applies!r} is not one of {', '.join(GROUPS)} or a list")
+            raise ScenarioError(
+                path, "applies_to", f"{applies!r} is not one of {', '.join(GROUPS)} or a list"
+            )
         applies_to: tuple[str, ...] = (applies,)
     elif isinstance(applies, list) and applies:
         bad = [c for c in applies if c not in EATA_COUNTRIES]
@@ -218,7 +226,9 @@ def load_scenario(path: Path) -> Scenario:
             raise ScenarioError(path, "applies_to", f"{bad[0]!r} is not an eATA territory (no adapter file)")
         applies_to = tuple(applies)
     else:
-        raise ScenarioError(path, "applies_to", "must be all, eu, non-eu, transit or a list of territory codes")
+        raise ScenarioError(
+            path, "applies_to", "must be all, eu, non-eu, transit or a list of territory codes"
+        )
     faults = raw.get("faults")
     if faults is not None and faults not in FAULTS:
         raise ScenarioError(path, "faults", f"{faults!r} is not one of {', '.join(FAULTS)} (or null)")
@@ -227,7 +237,9 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(path, "carnet", "must be a mapping of carnet overrides")
     for key, value in carnet.items():
         if key not in CARNET_FIELDS:
-            raise ScenarioError(path, f"carnet.{key}", f"cannot be overridden; known: {', '.join(CARNET_FIELDS)}")
+            raise ScenarioError(
+                path, f"carnet.{key}", f"cannot be overridden; known: {', '.join(CARNET_FIELDS)}"
+            )
         if key == "annex" and value not in {a.value for a in Annex}:
             raise ScenarioError(path, "carnet.annex", f"{value!r} is not an annex")
     steps = raw.get("steps")
@@ -261,6 +273,8 @@ def load_scenarios(directory: Path = SCENARIOS_DIR, ids: list[str] | None = None
     if ids:
         unknown = [i for i in ids if i not in seen]
         if unknown:
-            raise ScenarioError(directory, "--scenario", f"unknown scenario {unknown[0]!r}; known: {', '.join(seen)}")
+            raise ScenarioError(
+                directory, "--scenario", f"unknown scenario {unknown[0]!r}; known: {', '.join(seen)}"
+            )
         scenarios = [s for s in scenarios if s.id in ids]
     return scenarios

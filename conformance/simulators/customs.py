@@ -83,7 +83,9 @@ class NationalCustoms:
         self.verifier = verifier
         self.records: dict[str, Record] = Bounded()
         self.effects: dict[str, int] = Bounded()  # message ID -> decisions taken (1 = exactly once)
-        self.deadlines: dict[tuple[str, int], dt.date] = Bounded(4 * DEFAULT_LIMIT)  # (carnet, item) -> final date
+        self.deadlines: dict[tuple[str, int], dt.date] = Bounded(
+            4 * DEFAULT_LIMIT
+        )  # (carnet, item) -> final date
         # MRN -> the transit declaration: NCTS's common domain, shared by all simulated territories so
         # the office of destination knows a movement another territory's office of departure opened.
         self.movements: dict[str, Declaration] = Bounded() if movements is None else movements

@@ -127,8 +127,13 @@ def declaration_for(
     movement = None
     if tx.kind == TransactionKind.TRANSIT_DISCHARGE:  # the arrival names the movement it ends
         start = next(
-            (t for t in reversed(doc.transactions[:index])
-             if t.kind == TransactionKind.TRANSIT_START and t.endorsement is not None and t.state == "committed"),
+            (
+                t
+                for t in reversed(doc.transactions[:index])
+                if t.kind == TransactionKind.TRANSIT_START
+                and t.endorsement is not None
+                and t.state == "committed"
+            ),
             None,
         )
         movement = start.endorsement.reference if start and start.endorsement else None

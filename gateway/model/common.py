@@ -71,6 +71,8 @@ CarnetId = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=512, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=70, strip_whitespace=True)]
+
+
 def _decimal_schema(integer_digits: int, decimals: int, *, positive: bool) -> WithJsonSchema:
     """Our own JSON Schema for amounts: pydantic's rendering of constrained decimals changes between
     releases, and the published schema must not."""
@@ -79,8 +81,12 @@ def _decimal_schema(integer_digits: int, decimals: int, *, positive: bool) -> Wi
     return WithJsonSchema({"anyOf": [number, text]})
 
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2), _decimal_schema(14, 2, positive=False)]
-Quantity = Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=3), _decimal_schema(13, 3, positive=True)]
+Money = Annotated[
+    Decimal, Field(ge=0, max_digits=16, decimal_places=2), _decimal_schema(14, 2, positive=False)
+]
+Quantity = Annotated[
+    Decimal, Field(gt=0, max_digits=16, decimal_places=3), _decimal_schema(13, 3, positive=True)
+]
 Code8 = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6,12}$")]
 
 

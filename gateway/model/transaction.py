@@ -198,6 +198,10 @@ class Claim(StrictModel):
     )
     status: ClaimStatus = ClaimStatus.NOTIFIED
     reason: Text | None = None
-    deposit_paid_on: date | None = Field(default=None, description="Deposit or provisional payment (Art. 9.1b)")
+    deposit_paid_on: date | None = Field(
+        default=None, description="Deposit or provisional payment (Art. 9.1b)"
+    )
     proof_furnished_on: date | None = None
-    regularisation_fee: Money | None = Field(default=None, description="Charged where proof is by Art. 10.2 (Art. 11)")
+    regularisation_fee: Money | None = Field(
+        default=None, description="Charged where proof is by Art. 10.2 (Art. 11)"
+    )

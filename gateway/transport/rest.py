@@ -126,7 +126,9 @@ def _answer(r: httpx.Response) -> Outcome:
         return Delivered(None, ack)
     if r.status_code == 200 and r.content:
         return Delivered(r.content, r.headers.get("X-Conversation-ID"))
-    refused = _problem(r) if 400 <= r.status_code < 500 and r.status_code not in (401, 403, 408, 429) else None
+    refused = (
+        _problem(r) if 400 <= r.status_code < 500 and r.status_code not in (401, 403, 408, 429) else None
+    )
     return refused or from_status(r.status_code, r.text)
 
 

@@ -15,7 +15,10 @@ from gateway.transport import Delivered, FinalFailure, RetryableFailure
 def test_outcomes_map_to_relay_outcomes() -> None:
     answer = to_relay(Delivered(b"<R/>", "A"))
     assert isinstance(answer, Done)
-    assert json.loads(answer.result_event) == {"outcome": "answer", "document": base64.b64encode(b"<R/>").decode()}
+    assert json.loads(answer.result_event) == {
+        "outcome": "answer",
+        "document": base64.b64encode(b"<R/>").decode(),
+    }
     ack = to_relay(Delivered(None, "ACK-7"))
     assert json.loads(ack.result_event) == {"outcome": "acknowledged", "ack_id": "ACK-7"}
     assert to_relay(RetryableFailure(504, "slow")) == Retry("slow", 504)

@@ -31,8 +31,6 @@ def purge(url: str, queues: list[str]) -> None:
         conn.close()
 
 
-
-
 def wait_for(cond, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

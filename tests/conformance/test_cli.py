@@ -11,8 +11,17 @@ from gateway.cli import app
 
 
 def test_run_subset_passes(tmp_path: Path) -> None:
-    args = ["conformance", "run", "--territory", "GB,CH", "--scenario", "unknown-office,endpoint-5xx",
-            "--out", str(tmp_path), "--no-progress"]
+    args = [
+        "conformance",
+        "run",
+        "--territory",
+        "GB,CH",
+        "--scenario",
+        "unknown-office,endpoint-5xx",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "4 passed, 0 failed" in result.output
@@ -21,8 +30,19 @@ def test_run_subset_passes(tmp_path: Path) -> None:
 
 
 def test_run_against_nonconforming_simulators_fails(tmp_path: Path) -> None:
-    args = ["conformance", "run", "--territory", "NO", "--scenario", "expired-carnet,two-consignments",
-            "--faults", "nonconforming", "--out", str(tmp_path), "--no-progress"]
+    args = [
+        "conformance",
+        "run",
+        "--territory",
+        "NO",
+        "--scenario",
+        "expired-carnet,two-consignments",
+        "--faults",
+        "nonconforming",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1, result.output
     assert "expected rejection 203, national system committed the declaration" in result.output
@@ -30,8 +50,14 @@ def test_run_against_nonconforming_simulators_fails(tmp_path: Path) -> None:
 
 
 def test_bad_input_is_unusable(tmp_path: Path) -> None:
-    for args in (["--territory", "XX"], ["--scenario", "nope"], ["--faults", "meteor"],
-                 ["--territory", "GB,NO", "--endpoint", "https://customs.invalid/x"]):
-        result = CliRunner().invoke(app, ["conformance", "run", "--out", str(tmp_path), "--no-progress", *args])
+    for args in (
+        ["--territory", "XX"],
+        ["--scenario", "nope"],
+        ["--faults", "meteor"],
+        ["--territory", "GB,NO", "--endpoint", "https://customs.invalid/x"],
+    ):
+        result = CliRunner().invoke(
+            app, ["conformance", "run", "--out", str(tmp_path), "--no-progress", *args]
+        )
         assert result.exit_code == 2, (args, result.output)
         assert "not started" in result.output

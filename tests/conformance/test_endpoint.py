@@ -20,7 +20,13 @@ def test_endpoint_mode_plays_what_it_can_and_skips_the_rest(tmp_path: Path) -> N
         with start_simulator(["CH"], keys_dir=keys) as national:
             options = Options(
                 territories=["CH"],
-                scenarios=["journey-no-eu-ch", "unknown-office", "invalid-signature", "cancellation", "endpoint-5xx"],
+                scenarios=[
+                    "journey-no-eu-ch",
+                    "unknown-office",
+                    "invalid-signature",
+                    "cancellation",
+                    "endpoint-5xx",
+                ],
                 out_dir=tmp_path / "out",
                 endpoint=f"{national.url}/customs/CH/soap",
                 trust=keys / "ca.cert.pem",

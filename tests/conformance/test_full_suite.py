@@ -13,7 +13,9 @@ from gateway.adapters import registry
 from gateway.territories import EU_MEMBERS
 
 
-def test_every_territory_passes_every_applicable_scenario(full_run: tuple[SuiteResult, dict[str, Path]]) -> None:
+def test_every_territory_passes_every_applicable_scenario(
+    full_run: tuple[SuiteResult, dict[str, Path]],
+) -> None:
     result, _ = full_run
     assert result.territories == sorted(registry.codes()) and len(result.territories) == 30
     failures = [(c.territory, c.scenario, c.diagnosis) for c in result.failures()]

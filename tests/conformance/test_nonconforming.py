@@ -19,7 +19,9 @@ NONCONFORMING = {
 def test_nonconforming_territories_fail_exactly_the_expected_cases(tmp_path: Path) -> None:
     # GB (REST) and SE (SOAP) misbehave; CH conforms and runs beside them against the same simulator.
     options = Options(
-        territories=["CH", "GB", "SE"], out_dir=tmp_path, territory_faults={"GB": "nonconforming", "SE": "nonconforming"}
+        territories=["CH", "GB", "SE"],
+        out_dir=tmp_path,
+        territory_faults={"GB": "nonconforming", "SE": "nonconforming"},
     )
     result = run_suite(options)
     failed = {(c.territory, c.scenario) for c in result.cases if c.status != PASSED}
@@ -51,7 +53,12 @@ def test_a_down_territory_fails_what_needs_an_answer(tmp_path: Path) -> None:
 
 def test_hostile_answers_fail_with_121(tmp_path: Path) -> None:
     result = run_suite(
-        Options(territories=["CH"], scenarios=["another-office"], out_dir=tmp_path, territory_faults={"CH": "hostile"})
+        Options(
+            territories=["CH"],
+            scenarios=["another-office"],
+            out_dir=tmp_path,
+            territory_faults={"CH": "hostile"},
+        )
     )
     case = result.case("CH", "another-office")
     assert case is not None and case.status == FAILED

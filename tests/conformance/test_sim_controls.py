@@ -32,7 +32,9 @@ def test_core_carnet_facts_make_customs_refuse_unlisted_items(tmp_path: Path) ->
         d = journey_declaration("SE", message_id="CTL-SE-302")
         listed = [i.item_number for i in d.items][1:]  # the Core lists all but the first declared item
         world.simulator.control(
-            "POST", "carnets", json={"carnet_id": d.carnet_id, "items": listed, "valid_until": str(d.valid_until)}
+            "POST",
+            "carnets",
+            json={"carnet_id": d.carnet_id, "items": listed, "valid_until": str(d.valid_until)},
         )
         outcome = deliver(d, "SE")
         assert isinstance(outcome, Delivered) and outcome.message is not None

@@ -35,5 +35,7 @@ def test_pure_module_imports_no_io_library(module: str) -> None:
         f"import importlib, json, sys; importlib.import_module({module!r}); "
         f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(IO)!r}))))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
     assert json.loads(out.stdout) == [], f"{module} pulls in I/O libraries"

@@ -17,8 +17,6 @@ from gateway.relay.worker import Worker
 HERE = Path(__file__).parent
 
 
-
-
 def slow(env: Envelope) -> Outcome:
     """Takes a while, so SIGTERM lands mid-delivery; then delivers to the sink."""
     time.sleep(0.05)
@@ -47,5 +45,3 @@ def running(worker: Worker) -> Iterator[Worker]:
         worker.stop()
         t.join(30)
         assert not t.is_alive(), "worker did not stop"
-
-

@@ -197,7 +197,8 @@ def test_a_second_worker_stands_by_and_takes_over_in_order(
     msgs = [env(territory, f"C{i % 12}", str(i).encode()) for i in range(240)]
     publish(rabbit.url, stores[0], territory, msgs)
     first, standby = (
-        make_worker(rabbit.url, territory, deliver_by(n), stores[n], concurrency=3, prefetch=8) for n in (0, 1)
+        make_worker(rabbit.url, territory, deliver_by(n), stores[n], concurrency=3, prefetch=8)
+        for n in (0, 1)
     )
     active = running(first)
     active.__enter__()

@@ -14,7 +14,9 @@ from gateway.xmlsafe import serialize
 
 def test_verification_holds_no_memory(pki: dict) -> None:
     party = pki["gateway"]
-    data = serialize(Signer(load_signing_key(party.key, party.cert)).apply(etree.fromstring(b"<a><b>1</b></a>")))
+    data = serialize(
+        Signer(load_signing_key(party.key, party.cert)).apply(etree.fromstring(b"<a><b>1</b></a>"))
+    )
     verifier = Verifier(TrustStore.from_paths([party.cert.parent / "ca.cert.pem"]))
     for _ in range(100):  # warm caches first
         verifier.verify(data)
