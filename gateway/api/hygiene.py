@@ -11,7 +11,8 @@
   the ASGI scheme is ``https``, or ``X-Forwarded-Proto: https`` from a proxy in ``EATA_TRUSTED_PROXIES``.
 - **Correlation IDs** — ``X-Correlation-ID`` is kept when it is 1 to 64 characters of ``A-Z a-z 0-9 . _ : -``
   and replaced by a fresh one otherwise (it is echoed in a header and written to the log).
-- One JSON log line per request (never bodies: PINs and keys travel in them).
+- One log line per request, its fields as ``extra`` (JSON lines under ``serve``: :mod:`gateway.logs`;
+  never bodies: PINs and keys travel in them).
 """
 
 from __future__ import annotations
@@ -138,15 +139,14 @@ class Hygiene:
                 await self._too_large(send_with_headers, limit)
         finally:
             log.info(
-                json.dumps(
-                    {
-                        "correlation_id": cid,
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": state["status"],
-                        "ms": round((time.perf_counter() - start) * 1e3, 2),
-                    }
-                )
+                "request",
+                extra={
+                    "correlation_id": cid,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": state["status"],
+                    "ms": round((time.perf_counter() - start) * 1e3, 2),
+                },
             )
 
     @staticmethod

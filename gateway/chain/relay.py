@@ -43,7 +43,7 @@ from gateway.relay.topology import Topology
 from gateway.signing import Signer, SigningKey, TrustStore, Verifier, load_signing_key
 from gateway.xmlsafe import serialize
 
-log = logging.getLogger("gateway.chain.relay")
+log = logging.getLogger("eata.chain")
 
 CHAIN = "eata.chain"
 H_POINTER = "x-eata-pointer"

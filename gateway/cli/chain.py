@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from types import FrameType
@@ -20,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from gateway import logs
 from gateway.cli.app import app
 from gateway.cli.carnet import read_document
 from gateway.cli.output import EXIT_OK, EXIT_UNUSABLE, console, emit_json, err_console, report_refusal
@@ -181,9 +181,7 @@ def consume_cmd(
     """Verify, handle and acknowledge a party's chain messages (life-cycle notices and claims) until SIGTERM."""
     from gateway.claims.flow import ClaimFlow
 
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    logs.configure(logs.choose(service=True), logging.WARNING)
     docs = {d.carnet.carnet_id: d for d in (read_document(f, False) for f in documents or [])}
     relay = open_relay(amqp, store, keys)
     consumer = relay.consumer(party, ClaimFlow(relay, docs).handler)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from gateway import logs
 from gateway.cli.app import app
 from gateway.cli.output import emit_json
 
@@ -64,7 +65,7 @@ def upgrade(
     old release keeps running on the tables it knows until the new one starts."""
     from gateway.store.schema import SchemaBehind, state, upgrade
 
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logs.configure(logs.choose(service=False), logging.WARNING)
     target = _url(url)
     before = state(target)
     if before.status == "unknown":

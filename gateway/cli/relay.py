@@ -12,6 +12,7 @@ import typer
 from pika.exceptions import AMQPError
 from rich.table import Table
 
+from gateway import logs
 from gateway.cli.app import app
 from gateway.cli.output import EXIT_OK, EXIT_UNUSABLE, console, emit_json, err_console
 from gateway.relay import dlq as dlq_ops
@@ -85,9 +86,7 @@ def worker_cmd(
     from gateway.relay.topology import partitions_from_env
     from gateway.relay.worker import Worker, load_callable
 
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    logs.configure(logs.choose(service=True), logging.WARNING)
     codes = sorted({t.strip().upper() for t in territory if t.strip()})
     try:
         fn = load_callable(deliver)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from gateway import logs
 from gateway.api.settings import Settings
 from gateway.cli.app import app
 from gateway.cli.output import console, emit_json
@@ -81,7 +82,7 @@ def serve(
     from gateway.runtime import Runtime
     from gateway.store.schema import SchemaBehind
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logs.configure(logs.choose(service=True), logging.INFO)  # JSON lines, or text in a terminal
     try:
         runtime = Runtime(Settings())
     except SchemaBehind as exc:  # never migrate silently: the operator runs `eata-gateway db upgrade`
@@ -91,6 +92,8 @@ def serve(
     try:
         # proxy_headers off: the app believes X-Forwarded-* (and client certificates) only from
         # EATA_TRUSTED_PROXIES, and must see the proxy's own address to judge that
-        uvicorn.run(runtime.app, host=host, port=port, log_level="warning", proxy_headers=False)
+        uvicorn.run(
+            runtime.app, host=host, port=port, log_level="warning", log_config=None, proxy_headers=False
+        )
     finally:
         runtime.stop()

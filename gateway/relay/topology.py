@@ -21,7 +21,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker, ConnectionClosedByBroker
 
-log = logging.getLogger("gateway.relay.topology")
+log = logging.getLogger("eata.relay.topology")
 
 OUTBOUND = "eata.outbound"
 EVENTS = "eata.events"

@@ -54,7 +54,7 @@ from gateway.relay.topology import (
     work_queue,
 )
 
-log = logging.getLogger("gateway.relay.worker")
+log = logging.getLogger("eata.relay.worker")
 
 
 @dataclass(frozen=True, slots=True)

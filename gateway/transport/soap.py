@@ -263,7 +263,7 @@ def _transport_class() -> type:
             self.operation_timeout = None
             self.client = client
             self._close_session = False
-            self.logger = logging.getLogger("gateway.transport.soap")
+            self.logger = logging.getLogger("eata.transport.soap")
 
         def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> httpx.Response:
             assert self.client is not None, "transport without an HTTP client cannot post"

@@ -113,7 +113,7 @@ def test_a_worker_reconnects_with_back_off_one_line_per_attempt(
     worker.stop()
     thread.join(10)
     assert not thread.is_alive()
-    lines = [r.getMessage() for r in _ours(caplog, "gateway.relay.worker")]
+    lines = [r.getMessage() for r in _ours(caplog, "eata.relay.worker")]
     assert 3 <= len(lines) <= 6, lines  # 0.2 + 0.4 + 0.8 + 1.6 s …: not a reconnect storm
     assert all("reconnect attempt" in line and "unreachable" in line for line in lines), lines
     delays = [float(line.rsplit(" in ", 1)[1].split()[0]) for line in lines]

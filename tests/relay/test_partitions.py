@@ -309,5 +309,5 @@ def test_an_unpartitioned_worker_on_a_partitioned_territory_says_so(
 ) -> None:
     declare(rabbit.url, territory, N)
     worker = Worker(rabbit.url, territory, lambda e: Done(None), store, delays_ms=DELAYS)
-    with caplog.at_level(logging.WARNING, logger="gateway.relay.worker"), running(worker):
+    with caplog.at_level(logging.WARNING, logger="eata.relay.worker"), running(worker):
         wait_for(lambda: "is partitioned on the broker" in caplog.text, what="the warning")
