@@ -16,9 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.model import CarnetDocument, load_document
 from gateway.store import tables as t
+from gateway.store.bell import Bell
 from gateway.store.engine import make_engine
 from gateway.store.schema import ensure
 from gateway.store.secrets import hash_pin, key_hash, new_key
+
+_WROTE_EVENTS = "eata.wrote_events"  # in Connection.info while a transaction holds new events
 
 
 class NotFound(LookupError):
@@ -65,11 +68,18 @@ class Database:
         self.engine = engine or make_engine(url)
         ensure(self.engine)  # at the code's schema revision (an empty database is created), else refused
         self._lock = threading.Lock()
+        self.events_written = Bell()  # rung once a transaction that added events has committed
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self._lock, self.engine.begin() as conn:
-            yield conn
+        with self._lock:
+            with self.engine.begin() as conn:
+                try:
+                    yield conn
+                finally:
+                    wrote = conn.info.pop(_WROTE_EVENTS, False)
+            if wrote:  # committed (an exception above skips this)
+                self.events_written.ring()
 
     # -- parties ------------------------------------------------------------------------------
     def add_party(self, role: str, name: str, territory: str | None = None) -> tuple[Party, str]:
@@ -284,9 +294,11 @@ class Database:
         )
         if conn is not None:
             conn.execute(insert(t.events).values(**values))
+            conn.info[_WROTE_EVENTS] = True  # begin() rings the bell after the commit
             return
         with self.begin() as c:
             c.execute(insert(t.events).values(**values))
+            c.info[_WROTE_EVENTS] = True
 
     def events(
         self,

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from gateway.api import bodies as b
 from gateway.api.contract import After, Limit, next_link
@@ -17,6 +18,9 @@ from gateway.errors import Code, refuse
 
 TAGS = ["holders", "customs"]
 router = APIRouter(tags=TAGS)
+SSE_PING_S = 15  # a ": ping" comment line keeps proxies from closing a quiet stream
+SSE_POLL_S = 2.0  # events committed by another replica are read within this
+SSE_SEND_TIMEOUT_S = 30.0  # a client that stops reading is dropped
 
 
 @router.get("/v1/events", responses={200: {"content": {"text/event-stream": {}}}})
@@ -42,15 +46,20 @@ async def events(
         return answer
     wait_s = min(wait_s, 300.0)
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncIterator[ServerSentEvent]:
         since, deadline = after, time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            for e in await asyncio.to_thread(fetch, since):
+        while (left := deadline - time.monotonic()) > 0:
+            mark = service.events.mark()  # before reading: a commit meanwhile rings after it
+            page = await asyncio.to_thread(fetch, since)
+            for e in page:
                 since = e["id"]
-                yield f"id: {e['id']}\nevent: {e['kind']}\ndata: {json.dumps(e)}\n\n"
-            await asyncio.sleep(0.2)
+                yield ServerSentEvent(json.dumps(e), id=str(e["id"]), event=e["kind"], sep="\n")
+            if len(page) < limit:  # a full page: read on at once
+                # woken by this process's commits; other replicas' events are read on the slower poll
+                await service.events.wait_for_more(mark, min(left, SSE_POLL_S))
 
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    # keep-alive comments every SSE_PING_S; a client that goes away ends the stream (sse-starlette)
+    return EventSourceResponse(stream(), ping=SSE_PING_S, sep="\n", send_timeout=SSE_SEND_TIMEOUT_S)
 
 
 @router.post("/v1/webhooks", status_code=201, response_model=b.Webhook)

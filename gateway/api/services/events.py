@@ -46,6 +46,14 @@ class Events:
             return [{k: e[k] for k in EVENT_METADATA} for e in self.db.events(after=after, limit=limit)]
         return self.db.events(carnet_ids=self.db.carnets_of(party), after=after, limit=limit)
 
+    def mark(self) -> int:
+        """Where the events bell stands: note it before reading events, then ``wait_for_more(mark)``."""
+        return self.db.events_written.rung
+
+    async def wait_for_more(self, mark: int, timeout: float) -> bool:
+        """Until events are committed by this process after ``mark`` (True), or ``timeout`` seconds."""
+        return await self.db.events_written.wait(mark, timeout)
+
     # -- webhook subscriptions ------------------------------------------------------------------
     def subscribe(self, party: Party, url: str, kinds: list[str]) -> dict[str, Any]:
         """Push the party's future events of ``kinds`` to ``url``; the HMAC secret is shown only now."""
