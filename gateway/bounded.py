@@ -7,14 +7,15 @@ week-long soak must not grow without end, so a duplicate older than ``limit`` is
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from typing import TypeVar
+
+from gateway.settings import current
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-DEFAULT_LIMIT = int(os.environ.get("EATA_MEMO_LIMIT", "10000"))
+DEFAULT_LIMIT = current().memo_limit
 
 
 class Bounded(OrderedDict[K, V]):

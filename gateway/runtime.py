@@ -10,19 +10,18 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway.adapters.base import keys_dir
 from gateway.api.app import create_app
 from gateway.api.background import OutboxDrainer, ResultConsumer
 from gateway.api.clientcert import ClientCertPolicy
 from gateway.api.metrics import broker_sampler
 from gateway.api.results import Inbox, handle_safely
 from gateway.api.service import Service
-from gateway.api.settings import Settings
 from gateway.api.webhooks import WebhookDispatcher
 from gateway.console import ConsoleConfig
 from gateway.model import CarnetDocument, Claim
 from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
+from gateway.settings import Settings
 from gateway.store import Database, NotFound
 from gateway.territories import EATA_COUNTRIES
 from gateway.transport.callback import callback_app
@@ -52,6 +51,7 @@ class Runtime:
             share_secret=settings.share_secret,
             pin_window_s=settings.pin_window_s,
             pin_max_wrong=settings.pin_max_wrong,
+            webhook_allow=settings.webhook_allow or "",
         )
         self.inbox = Inbox(self.service)
         self.webhooks = WebhookDispatcher(self.service)
@@ -74,7 +74,7 @@ class Runtime:
             else None,
             console=ConsoleConfig(
                 amqp_url=settings.amqp_url,
-                keys_dir=keys_dir(),
+                keys_dir=settings.keys_dir,
                 secret=hashlib.sha256(b"eata-console|" + settings.share_secret.encode()).hexdigest(),
             ),
             callback=callback_app(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from gateway.cli.app import app
 from gateway.cli.output import EXIT_UNUSABLE, err_console, report_refusal
 from gateway.errors import Refusal
+from gateway.settings import current
 
 
 def _make_test_pki(keys_dir: Path, codes: list[str]) -> None:
@@ -44,7 +44,7 @@ def simulate(
     from conformance.simulators.faults import parse
     from gateway.adapters import registry
 
-    keys = keys_dir or Path(os.environ.get("EATA_KEYS_DIR", "state/keys"))
+    keys = keys_dir or current().keys_dir
     try:
         codes = (
             registry.codes()

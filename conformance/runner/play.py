@@ -27,13 +27,14 @@ from conformance.runner.results import (
     diagnose,
 )
 from conformance.runner.scenarios import ANSWERS, Scenario, Step
-from gateway.adapters.base import Adapter, keys_dir
+from gateway.adapters.base import Adapter
 from gateway.adapters.delivery import answered, encode_for, read_answer, signer
 from gateway.errors import Code, Refusal
 from gateway.items import parse_items
 from gateway.messages import Declaration
 from gateway.messages.declaration import DeclaredItem
 from gateway.model import TransactionKind, Transit
+from gateway.settings import current
 from gateway.territories import EU_MEMBERS
 from gateway.transport import rest, soap
 from gateway.transport.base import (
@@ -205,7 +206,7 @@ def break_schema(adapter: Adapter, document: bytes) -> bytes:
     ns = etree.QName(root).namespace
     extra = etree.SubElement(root, f"{{{ns}}}NotInTheSchema" if ns else "NotInTheSchema")
     extra.text = "conformance"
-    return serialize(signer(keys_dir().resolve(), adapter.signing_key).apply(root))
+    return serialize(signer(current().keys_dir.resolve(), adapter.signing_key).apply(root))
 
 
 # -- reading what came back ---------------------------------------------------------------------------

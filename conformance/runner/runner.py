@@ -27,6 +27,7 @@ from conformance.runner.scenarios import SCENARIOS_DIR, Scenario, load_scenarios
 from conformance.simulators.server import Running
 from gateway.adapters import registry
 from gateway.adapters.base import Adapter, RetryPolicy, Timeouts
+from gateway.settings import current
 from gateway.transport.base import Delivered
 
 # Against the simulators a fault scenario need not wait the production timeouts and backoff out: the same
@@ -182,7 +183,7 @@ def endpoint(options: Options, code: str) -> Iterator[EndpointTarget]:
     """Env for one territory's real endpoint: its address, a keys dir with the gateway key and the trust."""
     with tempfile.TemporaryDirectory(prefix="eata-endpoint-") as tmp:
         keys = Path(tmp)
-        source = Path(os.environ.get("EATA_KEYS_DIR", "state/keys"))
+        source = current().keys_dir
         for name in ("gateway.key.pem", "gateway.cert.pem", "ca.cert.pem"):
             if (source / name).is_file():
                 shutil.copy(source / name, keys / name)

@@ -1,23 +1,15 @@
 """What an adapter says about one eATA territory: a frozen config, plus hooks only for what config cannot say.
 
 Each file in the top-level ``adapters`` package defines ``ADAPTER = Adapter(...)``; the registry loads them
-all. Runtime-dependent values (endpoint, keys, callback) are resolved from the environment on use, so one
-config serves the simulator on loopback and the national system in production:
-
-- ``EATA_ENDPOINT_<XX>``   the national system's address (else ``EATA_SIMULATOR_URL`` + ``/customs/<XX>/...``)
-- ``EATA_TOKEN_URL_<XX>``  OAuth 2.0 token endpoint for REST territories (else the simulator's)
-- ``EATA_OAUTH_CLIENT_ID_<XX>`` / ``EATA_OAUTH_SECRET_<XX>``  client credentials for REST territories
-- ``EATA_CALLBACK_URL``    where customs push decisions (``<url>/<XX>``)
-- ``EATA_KEYS_DIR``        ``<name>.key.pem``/``<name>.cert.pem`` files for signing keys and trust anchors
+all. An adapter is pure data: what depends on the installation (endpoint, OAuth credentials, callback URL,
+keys directory) is resolved from the settings into a :class:`gateway.settings.Link` (``Settings.link``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -27,8 +19,6 @@ from gateway.model import TransactionKind
 from gateway.translate import dialect_for
 
 EATA_LIVE = date(2026, 6, 1)
-DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8200"
-DEFAULT_CALLBACK_URL = "http://127.0.0.1:8080/customs/callback"  # where create_app mounts the callback
 
 Transport = Literal["soap", "rest"]
 SoapVersion = Literal["1.1", "1.2"]
@@ -145,29 +135,6 @@ class Adapter:
             return office_id in self.office_ids
         return self.office_policy == "listed-or-any"
 
-    def endpoint(self) -> str:
-        """The national system's address: env override, else the loopback simulator."""
-        explicit = os.environ.get(f"EATA_ENDPOINT_{self.code}")
-        if explicit:
-            return explicit
-        base = os.environ.get("EATA_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")
-        return f"{base}/customs/{self.code}" + ("/soap" if self.transport == "soap" else "")
-
-    def token_url(self) -> str:
-        explicit = os.environ.get(f"EATA_TOKEN_URL_{self.code}")
-        if explicit:
-            return explicit
-        base = os.environ.get("EATA_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")
-        return base + (self.oauth or OAuth()).token_path
-
-    def client_credentials(self) -> tuple[str, str]:
-        cid = os.environ.get(f"EATA_OAUTH_CLIENT_ID_{self.code}", f"eata-gateway-{self.code.lower()}")
-        secret = os.environ.get(f"EATA_OAUTH_SECRET_{self.code}", "simulator-secret")
-        return cid, secret
-
-    def callback_url(self) -> str:
-        return os.environ.get("EATA_CALLBACK_URL", DEFAULT_CALLBACK_URL).rstrip("/") + f"/{self.code}"
-
     @property
     def sim_key(self) -> str:
         return self.simulator_key or f"sim-{self.code.lower()}"
@@ -178,7 +145,3 @@ class Adapter:
 
     def with_(self, **changes: Any) -> Adapter:
         return replace(self, **changes)
-
-
-def keys_dir() -> Path:
-    return Path(os.environ.get("EATA_KEYS_DIR", "state/keys"))

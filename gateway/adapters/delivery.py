@@ -35,13 +35,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter, keys_dir
+from gateway.adapters.base import Adapter
 from gateway.adapters.trust import territory_verifier
 from gateway.codec import decode, encode
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Declaration, Response
 from gateway.model import Claim
 from gateway.model.load import problems_from_validation
+from gateway.settings import Link, current
 from gateway.signing import Signer, Verifier, load_signing_key
 from gateway.translate.core import Context
 from gateway.transport import rest, soap
@@ -57,31 +58,32 @@ def signer(directory: Path, name: str) -> Signer:
     return Signer(load_signing_key(directory / f"{name}.key.pem", directory / f"{name}.cert.pem"))
 
 
-def verifier(adapter: Adapter) -> Verifier:
-    """Answers and claims of ``adapter``'s territory: signed by one of its signers, under its anchors."""
-    return territory_verifier(adapter, keys_dir())
+def verifier(adapter: Adapter, keys: Path | None = None) -> Verifier:
+    """Answers and claims of ``adapter``'s territory: signed by one of its signers, under its anchors
+    (in ``keys``, else the current settings' keys directory)."""
+    return territory_verifier(adapter, keys or current().keys_dir)
 
 
-def encode_for(adapter: Adapter, declaration: Declaration) -> bytes:
+def encode_for(adapter: Adapter, declaration: Declaration, keys: Path | None = None) -> bytes:
     """The signed national document for ``declaration`` in ``adapter``'s dialect and customisation."""
     if adapter.prepare is not None:
         declaration = adapter.prepare(declaration)
     return encode(
         declaration,
         adapter.code,
-        signer(keys_dir().resolve(), adapter.signing_key),
+        signer((keys or current().keys_dir).resolve(), adapter.signing_key),
         dialect=adapter.dialect(declaration.kind),
         params=adapter.mapping_params(),
     )
 
 
-def read_answer(adapter: Adapter, data: bytes, context: Context = None) -> Response:
+def read_answer(adapter: Adapter, data: bytes, context: Context = None, keys: Path | None = None) -> Response:
     """Verify a customs answer against the territory's trust anchors and decode the signed content only.
 
     ``context`` (the declaration answered, or what the gateway knows of it) fills what a national answer
     cannot carry, e.g. the carnet and transaction IDs of an NCTS IE025.
     """
-    message = decode(data, adapter.code, verifier(adapter), context=context)
+    message = decode(data, adapter.code, verifier(adapter, keys), context=context)
     if not isinstance(message, Response):
         raise refuse(Code.SCHEMA, "/", "customs answered with a document that is not a response")
     return message
@@ -128,8 +130,8 @@ def _message_id(document: bytes) -> str:
     raise refuse(Code.MISSING, "/", "the document carries no message ID; pass message_id")
 
 
-def _send(adapter: Adapter) -> Callable[[bytes, str], Outcome]:
-    return rest.submit if adapter.transport == "rest" else soap.submit  # type: ignore[return-value]
+def _send(adapter: Adapter) -> Callable[..., Outcome]:
+    return rest.submit if adapter.transport == "rest" else soap.submit
 
 
 def deliver(
@@ -138,20 +140,23 @@ def deliver(
     *,
     message_id: str | None = None,
     adapter: Adapter | None = None,
+    link: Link | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Encode (if needed), send with retries, and verify the answer; see the module docstring."""
+    """Encode (if needed), send with retries, and verify the answer; see the module docstring. ``link``
+    (else the current settings') says where and with which keys."""
     adapter = adapter or registry.get(territory)
+    link = link or current().link(adapter)
     if isinstance(message, Declaration):
-        document, message_id = encode_for(adapter, message), message.message_id
+        document, message_id = encode_for(adapter, message, link.keys_dir), message.message_id
     else:
         document, message_id = message, message_id or _message_id(message)
     send = _send(adapter)
-    outcome = with_retries(adapter, lambda: send(adapter, document, message_id), sleep)
+    outcome = with_retries(adapter, lambda: send(adapter, document, message_id, link=link), sleep)
     if not isinstance(outcome, Delivered) or outcome.response is None:
         return outcome
     context = answered(message) if isinstance(message, Declaration) else _own(document, adapter.code)
-    return _checked(adapter, outcome, message_id, context)
+    return _checked(adapter, outcome, message_id, context, link.keys_dir)
 
 
 def _own(document: bytes, territory: str) -> Context:
@@ -175,9 +180,11 @@ def answered(declaration: Declaration) -> Context:
     return matching(declaration)
 
 
-def _checked(adapter: Adapter, outcome: Delivered, message_id: str, context: Context = None) -> Outcome:
+def _checked(
+    adapter: Adapter, outcome: Delivered, message_id: str, context: Context = None, keys: Path | None = None
+) -> Outcome:
     try:
-        answer = read_answer(adapter, outcome.response or b"", context)
+        answer = read_answer(adapter, outcome.response or b"", context, keys)
     except Refusal as exc:
         if exc.code in _SIGNATURE_CODES:
             return FinalFailure(exc.code, f"customs answer not trustworthy: {exc}", outcome.attempts)
@@ -192,15 +199,22 @@ def _checked(adapter: Adapter, outcome: Delivered, message_id: str, context: Con
 
 
 def query_status(
-    territory: str, message_id: str, *, adapter: Adapter | None = None, context: Context = None
+    territory: str,
+    message_id: str,
+    *,
+    adapter: Adapter | None = None,
+    context: Context = None,
+    link: Link | None = None,
 ) -> Outcome:
     """Ask customs for the decision on an acknowledged message (QueryStatus / GET), verified like deliver;
     ``context`` (e.g. :func:`answered` of the declaration) finds what the answer does not name."""
     adapter = adapter or registry.get(territory)
-    outcome = (rest.query_status if adapter.transport == "rest" else soap.query_status)(adapter, message_id)
+    link = link or current().link(adapter)
+    ask = rest.query_status if adapter.transport == "rest" else soap.query_status
+    outcome = ask(adapter, message_id, link=link)
     if not isinstance(outcome, Delivered) or outcome.response is None:
         return outcome
-    return _checked(adapter, outcome, message_id, context)
+    return _checked(adapter, outcome, message_id, context, link.keys_dir)
 
 
 UNAVAILABLE_AFTER = 3  # relay attempts (each with its own in-process retries) before customs counts as down

@@ -12,7 +12,6 @@ server name), so a name that changes its answer after the check (DNS rebinding) 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 from collections.abc import Callable
@@ -97,7 +96,9 @@ class DestinationPolicy:
 
     @classmethod
     def from_env(cls) -> DestinationPolicy:
-        return cls(os.environ.get("EATA_WEBHOOK_ALLOW"))
+        from gateway.settings import current
+
+        return cls(current().webhook_allow)
 
     def parse(self, url: str, where: str = "/url") -> Target:
         """The URL's parts, or a refusal (103) saying what is wrong with it."""

@@ -7,7 +7,6 @@ interface the runtime, the console, the CLI and the tests use (``service.submit(
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 
@@ -33,6 +32,7 @@ from gateway.api.services.representatives import Representatives
 from gateway.api.services.submissions import Submissions
 from gateway.api.services.testers import Testers
 from gateway.relay.store import Store as RelayStore
+from gateway.settings import current
 from gateway.store import Database
 
 __all__ = [
@@ -90,9 +90,7 @@ class Service:
         # webhook destinations: public addresses, plus what the operator allows (EATA_WEBHOOK_ALLOW)
         self.events = Events(
             db,
-            DestinationPolicy(
-                os.environ.get("EATA_WEBHOOK_ALLOW") if webhook_allow is None else webhook_allow
-            ),
+            DestinationPolicy(current().webhook_allow if webhook_allow is None else webhook_allow),
             webhook_cap,
         )
         self.testers = Testers()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from gateway.cli.app import app
 from gateway.cli.carnet import read_document
 from gateway.cli.output import EXIT_OK, EXIT_UNUSABLE, console, emit_json, err_console, report_refusal
 from gateway.errors import Refusal
+from gateway.settings import current
 
 chain_app = typer.Typer(
     help="Guarantee chain relay: carnet notices and claims between associations, signed and acknowledged.",
@@ -44,13 +44,14 @@ KINDS = ["carnet_issued", "carnet_amended", "carnet_returned", "carnet_replaced"
 def open_relay(amqp: str | None, store: str | None, keys: Path | None) -> Any:
     from gateway.chain.relay import ChainRelay
 
-    keys_dir = keys or os.environ.get("EATA_CHAIN_KEYS")
+    settings = current()
+    keys_dir = keys or settings.chain_keys
     if not keys_dir:
         err_console.print("[red]no chain keys: give --keys or set EATA_CHAIN_KEYS[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
     return ChainRelay(
-        amqp or os.environ.get("EATA_AMQP_URL", DEFAULT_AMQP),
-        store or os.environ.get("EATA_STORE_URL", DEFAULT_STORE),
+        amqp or settings.amqp_url or DEFAULT_AMQP,
+        store or settings.store_url,
         keys_dir,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ import typer
 from gateway import logs
 from gateway.cli.app import app
 from gateway.cli.output import emit_json
+from gateway.settings import current as settings_in_use
 
 db_app = typer.Typer(
     help="The database schema: its revision, and the upgrade a new release needs.", no_args_is_help=True
@@ -32,7 +32,7 @@ def _err(line: str) -> None:
 
 
 def _url(url: str | None) -> str:
-    return url or os.environ.get("EATA_DATABASE_URL") or "sqlite:///eata-gateway.db"
+    return url or settings_in_use().database_url
 
 
 def _safe(url: str) -> str:

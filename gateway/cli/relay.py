@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import asdict
 from typing import Annotated
@@ -19,6 +18,7 @@ from gateway.relay import dlq as dlq_ops
 from gateway.relay.depths import queue_depths
 from gateway.relay.store import Store
 from gateway.relay.topology import DEFAULT_DELAYS_MS, dead_queue
+from gateway.settings import MissingSetting, Settings, current, use
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_STORE = "sqlite:///eata-relay.db"
@@ -34,11 +34,11 @@ app.add_typer(dlq_app, name="dlq")
 
 
 def _amqp(url: str | None) -> str:
-    return url or os.environ.get("EATA_AMQP_URL", DEFAULT_AMQP)
+    return url or current().amqp_url or DEFAULT_AMQP
 
 
 def _store(url: str | None) -> str:
-    return url or os.environ.get("EATA_STORE_URL", DEFAULT_STORE)
+    return url or current().store_url
 
 
 def _unusable(message: str) -> typer.Exit:
@@ -88,13 +88,21 @@ def worker_cmd(
 
     logs.configure(logs.choose(service=True), logging.WARNING)
     codes = sorted({t.strip().upper() for t in territory if t.strip()})
+    settings = Settings.from_env()  # built once; deliveries in this process use it
+    if deliver == DEFAULT_DELIVER:
+        from gateway.adapters import registry
+
+        try:
+            settings.require(registry.get(code) for code in codes if code in registry.codes())
+        except MissingSetting as exc:
+            raise _unusable(f"cannot deliver: {exc}") from exc
     try:
         fn = load_callable(deliver)
         delays_ms = tuple(int(d) for d in delays.split(",") if d.strip())
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
         raise _unusable(f"bad option: {exc}") from exc
     try:
-        table = partitions_from_env()
+        table = partitions_from_env(settings.partitions)
     except ValueError as exc:
         raise _unusable(str(exc)) from exc
     counts = {code: partitions or table.get(code, 1) for code in codes}
@@ -113,44 +121,45 @@ def worker_cmd(
     mine = sorted(set(partition or [0]))
     if any(not 0 <= i < max(counts.values()) for i in mine):
         raise _unusable(f"--partition takes 0..{max(counts.values()) - 1}")
-    shared = Store(_store(store))
-    workers = [
-        Worker(
-            _amqp(amqp),
-            code,
-            fn,  # type: ignore[arg-type]
-            shared,
-            concurrency=concurrency,
-            prefetch=prefetch,
-            delays_ms=delays_ms,
-            max_attempts=max_attempts,
-            partitions=counts[code],
-            partition=i if counts[code] > 1 else None,
-        )
-        for code in codes
-        for i in (mine if counts[code] > 1 else [0])
-        if i < counts[code]
-    ]
-    if len(workers) == 1:
-        workers[0].install_signal_handlers()
-        workers[0].run()
-    else:
+    with use(settings):
+        shared = Store(_store(store))
+        workers = [
+            Worker(
+                _amqp(amqp),
+                code,
+                fn,  # type: ignore[arg-type]
+                shared,
+                concurrency=concurrency,
+                prefetch=prefetch,
+                delays_ms=delays_ms,
+                max_attempts=max_attempts,
+                partitions=counts[code],
+                partition=i if counts[code] > 1 else None,
+            )
+            for code in codes
+            for i in (mine if counts[code] > 1 else [0])
+            if i < counts[code]
+        ]
+        if len(workers) == 1:
+            workers[0].install_signal_handlers()
+            workers[0].run()
+        else:
 
-        def _stop_all(_sig: int, _frame: object) -> None:
-            for w in workers:
-                w.stop()
+            def _stop_all(_sig: int, _frame: object) -> None:
+                for w in workers:
+                    w.stop()
 
-        signal.signal(signal.SIGTERM, _stop_all)
-        signal.signal(signal.SIGINT, _stop_all)
-        threads = [threading.Thread(target=w.run, name=f"eata-worker-{w.queue}") for w in workers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            while t.is_alive():  # join in slices so the main thread still takes signals
-                t.join(0.5)
-    for w in workers:
-        name = w.territory if w.partition is None else f"{w.territory}.{w.partition}"
-        err_console.print(f"worker {name} stopped: {dict(w.stats)}")
+            signal.signal(signal.SIGTERM, _stop_all)
+            signal.signal(signal.SIGINT, _stop_all)
+            threads = [threading.Thread(target=w.run, name=f"eata-worker-{w.queue}") for w in workers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                while t.is_alive():  # join in slices so the main thread still takes signals
+                    t.join(0.5)
+        for w in workers:
+            name = w.territory if w.partition is None else f"{w.territory}.{w.partition}"
+            err_console.print(f"worker {name} stopped: {dict(w.stats)}")
     raise typer.Exit(EXIT_OK)
 
 
@@ -173,10 +182,9 @@ def status_cmd(
     except AMQPError as exc:
         raise _unusable(f"cannot reach the broker: {exc!r}") from exc
     backlog = Store(_store(store)).outbox_counts()
-    from gateway.adapters.base import keys_dir
     from gateway.console.certs import WARN_DAYS, inventory
 
-    certs = inventory(keys_dir())
+    certs = inventory(current().keys_dir)
     if as_json:
         emit_json(
             {

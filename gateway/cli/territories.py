@@ -13,6 +13,7 @@ from gateway.cli.app import app
 from gateway.cli.output import console, emit_json, report_refusal
 from gateway.errors import Refusal
 from gateway.model import TransactionKind
+from gateway.settings import current
 
 
 def describe(a: Adapter) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def describe(a: Adapter) -> dict[str, Any]:
         "live_date": a.live_date.isoformat(),
         "transport": a.transport,
         "soap_version": a.soap_version if a.transport == "soap" else None,
-        "endpoint": a.endpoint(),
+        "endpoint": current().endpoint(a),
         "dialects": {k.value: a.dialect(k) for k in TransactionKind},
         "customisation": a.customisation,
         "grace": a.grace,

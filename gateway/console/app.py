@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import secrets
 import tempfile
 import threading
@@ -22,6 +21,7 @@ from gateway.console import data
 from gateway.console.auth import COOKIE, PRE, ROLES, Session, Sessions, cookie_args, form, same
 from gateway.console.certs import URGENT_DAYS, WARN_DAYS, inventory
 from gateway.model import TransactionKind
+from gateway.settings import current
 
 log = logging.getLogger("eata.console")
 HERE = Path(__file__).parent
@@ -45,11 +45,7 @@ class ConsoleConfig:
     conformance_workers: int = 4
     # where relay workers keep their delivery records (their EATA_STORE_URL) when not in the gateway's own
     # database: EATA_CONSOLE_RELAY_STORES, comma-separated
-    relay_stores: tuple[str, ...] = field(
-        default_factory=lambda: tuple(
-            u.strip() for u in os.environ.get("EATA_CONSOLE_RELAY_STORES", "").split(",") if u.strip()
-        )
-    )
+    relay_stores: tuple[str, ...] = field(default_factory=lambda: current().relay_stores)
 
 
 @dataclass
@@ -142,8 +138,8 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
     def keys() -> Path | None:
         if config.keys_dir is not None:
             return config.keys_dir
-        env = os.environ.get("EATA_KEYS_DIR")
-        return Path(env) if env else None
+        settings = current()
+        return settings.keys_dir if settings.keys_dir_set else None
 
     def page(
         request: Request, name: str, session: Session | None, status: int = 200, **ctx: Any

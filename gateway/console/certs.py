@@ -6,13 +6,14 @@ territory the trust anchors, signers and pinned leaves in ``EATA_KEYS_DIR`` (bot
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from prometheus_client.core import GaugeMetricFamily
+
+from gateway.settings import current
 
 WARN_DAYS = 30
 URGENT_DAYS = 7
@@ -96,7 +97,8 @@ class ExpiryCollector:
         self.keys = keys  # None: EATA_KEYS_DIR at each scrape
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        keys = self.keys or (Path(os.environ["EATA_KEYS_DIR"]) if os.environ.get("EATA_KEYS_DIR") else None)
+        settings = current()
+        keys = self.keys or (settings.keys_dir if settings.keys_dir_set else None)
         gauge = GaugeMetricFamily(
             "eata_certificate_expiry_days",
             "Days until a certificate in EATA_KEYS_DIR expires (negative: expired); alert below 30 and 7",

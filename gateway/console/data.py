@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
+from gateway.settings import current
 from gateway.store import NotFound
 from gateway.store import tables as t
 
@@ -295,7 +296,7 @@ def territories(db: Any, window_s: float = 86400.0, dead: dict[str, int] | None 
             TerritoryRow(
                 code,
                 adapter.name,
-                adapter.endpoint(),
+                current().endpoint(adapter) or f"not configured (EATA_ENDPOINT_{code})",
                 adapter.transport + (f" {adapter.soap_version}" if adapter.transport == "soap" else ""),
                 stamp(last.get(code)),
                 submitted.get(code, 0),

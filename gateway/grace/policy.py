@@ -6,7 +6,6 @@ names the rule and source that made it, so an officer or a holder can check it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -117,7 +116,9 @@ class GracePolicy:
 def default_policy() -> GracePolicy:
     data = load_yaml(Path(__file__).parent / "policy.yaml")
     overrides: list[dict[str, Any]] = []
-    path = os.environ.get("EATA_GRACE_OVERRIDES")
+    from gateway.settings import current
+
+    path = current().grace_overrides
     if path:
         overrides = load_yaml(Path(path)).get("overrides", [])
     return GracePolicy.from_data(data, overrides)

@@ -49,9 +49,9 @@ def reason(exc: BaseException) -> str:
 def quiet_pika() -> None:
     """pika logs every failed connection at ERROR with a traceback; our loops log one line instead. Set
     ``EATA_PIKA_LOG=1`` to see pika's own lines again when debugging the broker connection itself."""
-    import os
+    from gateway.settings import current
 
-    if os.environ.get("EATA_PIKA_LOG"):
+    if current().pika_log:
         return
     for name in _PIKA_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)

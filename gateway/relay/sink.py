@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import socket
 import sys
 import threading
@@ -22,6 +21,7 @@ from types import TracebackType
 from gateway.errors import Code
 from gateway.relay.envelope import Envelope
 from gateway.relay.outcome import Done, Final, Outcome, Retry
+from gateway.settings import current
 
 
 class SinkState:
@@ -157,7 +157,7 @@ def _connection(url: str) -> http.client.HTTPConnection:
 
 def deliver(env: Envelope) -> Outcome:
     """POST the body to ``$EATA_SINK_URL``; 2xx Done (its answer is the result event), 5xx or no answer Retry."""
-    url = os.environ.get("EATA_SINK_URL", "http://127.0.0.1:8099")
+    url = current().sink_url
     headers = {"X-Message-Id": env.message_id, "X-Carnet-Id": env.carnet_id, "Content-Type": env.content_type}
     try:
         conn = _connection(url)

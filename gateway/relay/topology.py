@@ -12,7 +12,6 @@ refused (:class:`TopologyError`) instead of re-routing carnets mid-stream.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +53,11 @@ def retry_queue(territory: str, delay_ms: int, partition: int | None = None) -> 
 
 def partitions_from_env(value: str | None = None) -> dict[str, int]:
     """``EATA_PARTITIONS``: ``NO=4,SE=2`` (territories not named: 1)."""
-    raw = os.environ.get("EATA_PARTITIONS", "") if value is None else value
+    if value is None:
+        from gateway.settings import current
+
+        value = current().partitions
+    raw = value
     out: dict[str, int] = {}
     for item in raw.split(","):
         code, sep, n = item.partition("=")

@@ -12,11 +12,12 @@ API's threads plus the background loops.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from gateway.settings import current
 
 SQLITE_BUSY_MS = 60_000
 
@@ -39,8 +40,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite(url, **kwargs)
     options: dict[str, Any] = {
         "pool_pre_ping": True,
-        "pool_size": int(os.environ.get("EATA_DB_POOL_SIZE", "10")),
-        "max_overflow": int(os.environ.get("EATA_DB_MAX_OVERFLOW", "20")),
+        "pool_size": current().db_pool_size,
+        "max_overflow": current().db_max_overflow,
         "pool_recycle": 1800,
         "pool_timeout": 30,
     }

@@ -29,6 +29,7 @@ from gateway.transport.base import (
 
 if TYPE_CHECKING:
     from gateway.adapters.base import Adapter
+    from gateway.settings import Link
 
 EXPIRY_MARGIN = 30.0  # seconds: renew before the token lapses in flight
 
@@ -48,8 +49,8 @@ class TokenCache:
         self._clock = clock
         self.fetches = 0
 
-    def get(self, adapter: Adapter, client: httpx.Client) -> Token | Outcome:
-        url, (cid, secret) = adapter.token_url(), adapter.client_credentials()
+    def get(self, adapter: Adapter, client: httpx.Client, link: Link) -> Token | Outcome:
+        url, (cid, secret) = link.token_url or "", link.credentials
         key = (url, cid)
         with self._lock:
             token = self._tokens.get(key)
@@ -79,37 +80,52 @@ class TokenCache:
             self._tokens[key] = token
             return token
 
-    def drop(self, adapter: Adapter) -> None:
+    def drop(self, link: Link) -> None:
         with self._lock:
-            self._tokens.pop((adapter.token_url(), adapter.client_credentials()[0]), None)
+            self._tokens.pop((link.token_url or "", link.credentials[0]), None)
 
 
 TOKENS = TokenCache()
 
 
-def submit(adapter: Adapter, document: bytes, message_id: str, *, tokens: TokenCache = TOKENS) -> Outcome:
-    """POST one signed document to ``<endpoint>/declarations`` (no retries here)."""
+def _link(adapter: Adapter, link: Link | None) -> Link:
+    from gateway.settings import current
+
+    return link or current().link(adapter)
+
+
+def submit(
+    adapter: Adapter,
+    document: bytes,
+    message_id: str,
+    *,
+    link: Link | None = None,
+    tokens: TokenCache = TOKENS,
+) -> Outcome:
+    """POST one signed document to ``<endpoint>/declarations`` (no retries here); ``link`` (else the
+    current settings') says where."""
+    link = _link(adapter, link)
     client = http_client(adapter)
     for fresh in (False, True):
-        token = tokens.get(adapter, client)
+        token = tokens.get(adapter, client, link)
         if not isinstance(token, Token):
             return token
         try:
             r = client.post(
-                f"{adapter.endpoint()}/declarations",
+                f"{link.endpoint}/declarations",
                 content=document,
                 headers={
                     "Content-Type": "application/xml",
                     "Accept": "application/json",
                     "Authorization": f"Bearer {token.value}",
                     "X-Message-ID": message_id,
-                    "X-Callback-Url": adapter.callback_url(),
+                    "X-Callback-Url": link.callback_url,
                 },
             )
         except httpx.HTTPError as exc:
             return from_exception(exc)
         if r.status_code == 401 and not fresh:
-            tokens.drop(adapter)  # revoked or expired early: one more try with a new token
+            tokens.drop(link)  # revoked or expired early: one more try with a new token
             continue
         return _answer(r)
     return FinalFailure(Code.NOT_AUTHORISED, "customs refused a freshly issued token")
@@ -144,15 +160,18 @@ def _problem(r: httpx.Response) -> FinalFailure | None:
     return FinalFailure(code, f"customs refused the document{at}: {message}")
 
 
-def query_status(adapter: Adapter, message_id: str, *, tokens: TokenCache = TOKENS) -> Outcome:
+def query_status(
+    adapter: Adapter, message_id: str, *, link: Link | None = None, tokens: TokenCache = TOKENS
+) -> Outcome:
     """GET the decision: Delivered(answer bytes) once decided, Delivered(None) while pending."""
+    link = _link(adapter, link)
     client = http_client(adapter)
-    token = tokens.get(adapter, client)
+    token = tokens.get(adapter, client, link)
     if not isinstance(token, Token):
         return token
     try:
         r = client.get(
-            f"{adapter.endpoint()}/declarations/{message_id}",
+            f"{link.endpoint}/declarations/{message_id}",
             headers={"Authorization": f"Bearer {token.value}", "Accept": "application/xml"},
         )
     except httpx.HTTPError as exc:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from zeep.wsdl import Document
 
     from gateway.adapters.base import Adapter
+    from gateway.settings import Link
 
 NS = "urn:eata:gateway:customs:1"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -124,10 +125,16 @@ class SoapFault(Exception):
     detail: etree._Element | None = None
 
 
-def _post(adapter: Adapter, address: str | None, operation: str, values: dict[str, Any]) -> Outcome:
+def _link(adapter: Adapter, link: Link | None) -> Link:
+    from gateway.settings import current
+
+    return link or current().link(adapter)
+
+
+def _post(adapter: Adapter, address: str, operation: str, values: dict[str, Any]) -> Outcome:
     body, headers = request(adapter.soap_version, operation, values)
     try:
-        r = http_client(adapter).post(address or adapter.endpoint(), content=body, headers=headers)
+        r = http_client(adapter).post(address, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return from_exception(exc)
     return read_reply(adapter.soap_version, operation, r.status_code, r.content)
@@ -229,14 +236,26 @@ def from_fault(fault: Any) -> Outcome:
     return RetryableFailure(Code.CUSTOMS_FAULT, f"customs system fault: {fault.message}")
 
 
-def submit(adapter: Adapter, document: bytes, message_id: str, *, address: str | None = None) -> Outcome:
-    """One SubmitDeclaration call (no retries: see :func:`gateway.transport.base.with_retries`)."""
-    values = {"messageId": message_id, "document": document, "callbackUrl": adapter.callback_url()}
-    return _post(adapter, address, "SubmitDeclaration", values)
+def submit(
+    adapter: Adapter,
+    document: bytes,
+    message_id: str,
+    *,
+    address: str | None = None,
+    link: Link | None = None,
+) -> Outcome:
+    """One SubmitDeclaration call (no retries: see :func:`gateway.transport.base.with_retries`);
+    ``link`` (else the current settings') gives the endpoint and callback URL."""
+    link = _link(adapter, link)
+    values = {"messageId": message_id, "document": document, "callbackUrl": link.callback_url}
+    return _post(adapter, address or link.endpoint, "SubmitDeclaration", values)
 
 
-def query_status(adapter: Adapter, message_id: str, *, address: str | None = None) -> Outcome:
+def query_status(
+    adapter: Adapter, message_id: str, *, address: str | None = None, link: Link | None = None
+) -> Outcome:
     """Ask for the decision on an acknowledged message (QueryStatus)."""
+    address = address or _link(adapter, link).endpoint
     return _post(adapter, address, "QueryStatus", {"messageId": message_id})
 
 
@@ -299,11 +318,11 @@ _services: dict[tuple[object, ...], Any] = {}
 _lock = threading.Lock()
 
 
-def service(adapter: Adapter, address: str | None = None) -> Any:
+def service(adapter: Adapter, address: str | None = None, *, link: Link | None = None) -> Any:
     """The zeep service proxy for a territory's binding and address, cached (not the delivery path)."""
     import zeep
 
-    address = address or adapter.endpoint()
+    address = address or _link(adapter, link).endpoint
     client = http_client(adapter)
     key = (adapter.soap_version, address, id(client))
     with _lock:

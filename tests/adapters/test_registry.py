@@ -45,13 +45,38 @@ def test_config_facts() -> None:
 
 
 def test_endpoint_defaults_to_the_simulator_and_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.settings import Settings
+
     monkeypatch.delenv("EATA_ENDPOINT_CH", raising=False)
     monkeypatch.setenv("EATA_SIMULATOR_URL", "http://127.0.0.1:8299")
     ch, gb = registry.get("CH"), registry.get("gb")
-    assert ch.endpoint() == "http://127.0.0.1:8299/customs/CH/soap"
-    assert gb.endpoint() == "http://127.0.0.1:8299/customs/GB" and gb.token_url().endswith("/oauth/token")
+    settings = Settings.from_env()
+    assert settings.link(ch).endpoint == "http://127.0.0.1:8299/customs/CH/soap"
+    link = settings.link(gb)
+    assert link.endpoint == "http://127.0.0.1:8299/customs/GB" and (link.token_url or "").endswith(
+        "/oauth/token"
+    )
     monkeypatch.setenv("EATA_ENDPOINT_CH", "https://passar.example/eata")
-    assert ch.endpoint() == "https://passar.example/eata"
+    assert Settings.from_env().link(ch).endpoint == "https://passar.example/eata"
+
+
+def test_without_a_simulator_a_missing_endpoint_or_secret_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.settings import MissingSetting, Settings
+
+    for name in ("EATA_SIMULATOR_URL", "EATA_ENDPOINT_CH", "EATA_ENDPOINT_GB", "EATA_OAUTH_SECRET_GB"):
+        monkeypatch.delenv(name, raising=False)
+    ch, gb = registry.get("CH"), registry.get("GB")
+    with pytest.raises(MissingSetting, match="EATA_ENDPOINT_CH"):
+        Settings.from_env().require([ch])
+    monkeypatch.setenv("EATA_ENDPOINT_GB", "https://cds.example/eata")
+    monkeypatch.setenv("EATA_TOKEN_URL_GB", "https://cds.example/oauth/token")
+    with pytest.raises(MissingSetting, match="EATA_OAUTH_SECRET_GB"):
+        Settings.from_env().require([gb])
+    monkeypatch.setenv("EATA_OAUTH_SECRET_GB", "s3cret")
+    link = Settings.from_env().link(gb)
+    assert link.credentials == ("eata-gateway-gb", "s3cret") and link.endpoint == "https://cds.example/eata"
 
 
 def test_unknown_territory_is_not_configured() -> None:

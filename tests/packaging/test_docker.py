@@ -3,7 +3,6 @@ key, and every variable it sets is one the gateway reads."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer.main
@@ -47,10 +46,11 @@ def test_simulated_territories_have_keys_and_workers() -> None:
 
 
 def test_environment_names_are_read_by_the_gateway() -> None:
-    code = "\n".join(p.read_text() for p in (ROOT / "gateway").rglob("*.py"))
-    read = set(re.findall(r"EATA_[A-Z][A-Z_]*[A-Z]", code))
-    read |= {f"EATA_{n}" for n in re.findall(r'_env\("([A-Z_]+)"', code)}  # settings.py's helper
-    per_territory = {m + "_" for m in re.findall(r'f"(EATA_[A-Z_]+)_\{', code)}
+    from gateway.settings import variables
+
+    names = set(variables())
+    read = {n for n in names if "<XX>" not in n}
+    per_territory = {n.removesuffix("<XX>") for n in names if n.endswith("<XX>")}
     env = {**COMPOSE["x-gateway"]["environment"], **COMPOSE["x-worker"]["environment"]}
     for name in env:
         assert name in read or any(name.startswith(p) for p in per_territory), name

@@ -7,10 +7,9 @@ connection in ``config.attributes["connection"]``; ``alembic -c gateway/store/mi
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 
+from gateway.settings import current
 from gateway.store.engine import make_engine
 from gateway.store.schema import VERSION_TABLE, target_metadata
 
@@ -33,7 +32,7 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    engine = make_engine(os.environ.get("EATA_DATABASE_URL", "sqlite:///eata-gateway.db"))
+    engine = make_engine(current().database_url)
     with engine.begin() as conn:
         run(conn)
     engine.dispose()
