@@ -58,8 +58,8 @@ def test_publish_confirms_many_in_flight(rabbit: RabbitNode, store: Store, terri
         elapsed = time.perf_counter() - started
     assert depth(rabbit.url, work_queue(territory)) == 3000
     assert store.outbox_counts()["outbox_pending"] == 0
-    # pipelined: far above the ~1.4k msg/s of waiting for each confirm in turn
-    assert 3000 / elapsed > 1500, f"{3000 / elapsed:.0f} msg/s"
+    # the rate is printed, never judged: timing decides no test (benchmarks/relay.py measures the relay)
+    print(f"3000 confirmed publishes in {elapsed:.2f} s ({3000 / elapsed:.0f} msg/s)")
 
 
 def test_unroutable_is_an_error_and_kept_for_an_operator(

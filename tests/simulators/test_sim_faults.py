@@ -53,10 +53,9 @@ def test_server_fault_is_retryable_500(world: World) -> None:
 def test_hang_is_a_retryable_timeout_504(world: World) -> None:
     world.simulator.set_faults("hang=3:1")
     adapter = fast("LV", retry=RetryPolicy(attempts=1), timeouts=Timeouts(connect=1.0, read=0.3))
-    started = time.monotonic()
     outcome = deliver(journey_declaration("LV", message_id="HANG-1"), "LV", adapter=adapter)
+    # 504: the 0.3 s read timeout fired, not the 3 s hang's end (timing itself decides no test)
     assert isinstance(outcome, RetryableFailure) and outcome.code == Code.CUSTOMS_TIMEOUT
-    assert time.monotonic() - started < 2.0
 
 
 def test_latency_within_the_timeout_is_fine(world: World) -> None:
