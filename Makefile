@@ -1,5 +1,7 @@
 # The two set-up commands of the README: `make demo` (the main job) and `make test`.
 PY ?= python3
+# The official HMRC/EU schemas inbound answers are validated against, as their publishers ship them.
+export EATA_OFFICIAL_SCHEMAS ?= $(abspath ../shared/standards)
 
 .PHONY: setup demo test lint
 

@@ -14,5 +14,5 @@ ADAPTER = Adapter(
     soap_version="1.2",
     customisation="CH-PASSAR-EATA-1",
     office_policy="listed",
-    grace="committed",  # accepts paper for one year from 2026-06-01 (DOMAIN.md grace period)
+    grace="committed",  # accepts paper for one year from 2026-06-01 (docs/domain.md grace period)
 )

@@ -16,7 +16,10 @@ ADAPTER = Adapter(
     oauth=OAuth(scope="write:customs-declaration"),
     customisation="GB-CDS-EATA-1",
     office_prefixes=("GB", "XI"),  # XI: Northern Ireland offices, UK territory (Windsor Framework)
-    params={"procedure": "5300", "additional_procedure": "D04"},  # DOMAIN.md: CDS procedure 53 + D series
+    params={
+        "procedure": "5300",
+        "additional_procedure": "D04",
+    },  # docs/domain.md: CDS procedure 53 + D series
     timeouts=Timeouts(connect=3.0, read=10.0),  # only the acknowledgement is waited for
-    grace="committed",  # accepts paper for one year from 2026-06-01 (DOMAIN.md grace period)
+    grace="committed",  # accepts paper for one year from 2026-06-01 (docs/domain.md grace period)
 )

@@ -10,5 +10,5 @@ ADAPTER = Adapter(
     national_system="TVINN",
     soap_version="1.2",
     customisation="NO-EATA-1",
-    grace="committed",  # accepts paper for one year from 2026-06-01 (DOMAIN.md grace period)
+    grace="committed",  # accepts paper for one year from 2026-06-01 (docs/domain.md grace period)
 )

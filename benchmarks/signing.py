@@ -4,8 +4,8 @@
 
 Floor: a raw ``cryptography`` RSA-2048 PKCS#1 v1.5 SHA-256 signature (and its verification) over the
 exclusive-C14N bytes of the document — the irreducible crypto work of one signature. Everything else (C14N of SignedInfo, signxml's tree
-handling, base64, KeyInfo) is overhead on top. Also shown: loading the PEM key per message (what DESIGN.md
-warns against) and peak memory of one sign+verify (tracemalloc). Uses a throw-away TEST PKI in a temp dir.
+handling, base64, KeyInfo) is overhead on top. Also shown: loading the PEM key per message (what the relay avoids)
+and peak memory of one sign+verify (tracemalloc). Uses a throw-away TEST PKI in a temp dir.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Starts a private RabbitMQ node, national customs simulators (Norway, Sweden and Germany for the EU,
 Switzerland on its own), the gateway API with its outbox drainer and result consumer, and one relay
-worker per territory; then plays DOMAIN.md's journey through the REST API as an issuing association, a
+worker per territory; then plays docs/domain.md's journey through the REST API as an issuing association, a
 holder and customs would: issue, download with the PIN, sign, plan the travel, and declare each voucher.
 Switzerland's system goes down for the re-exportation: the gateway falls back to paper (the grace year),
 prints the white voucher as PDF, and customs record the stamped voucher afterwards. It ends with the

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         description="territories whose work is split by carnet over N worker processes, e.g. `NO=4,SE=2` "
         "(default 1 each; see below)",
     )
+    official_schemas: Path | None = Field(
+        None,
+        description="the official schemas as their publishers ship them: a folder with `uk-cds-wco-dms/` "
+        "(HMRC CDS WCO DEC/RES DMS) and `eu-ncts-p5/` (NCTS phase 5 CTC XSDs); every inbound document is "
+        "validated against them (docs/dialects.md)",
+    )
     keys_dir: Path = Field(
         Path("state/keys"),
         description="`gateway.key.pem`/`.cert.pem` (our signing key) and, per territory, `trust/XX/anchors`, "

@@ -115,7 +115,7 @@ def tx(n: int, kind: str, office: str, day: str, items: str, place: str, **extra
 
 
 def journey_ch() -> dict[str, Any]:
-    """Norway -> EU (transit) -> Switzerland -> Norway, the DOMAIN.md example."""
+    """Norway -> EU (transit) -> Switzerland -> Norway, the docs/domain.md example."""
     return {
         "schema": "eata/v1",
         "carnet": carnet(),

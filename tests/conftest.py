@@ -18,6 +18,9 @@ from tests.pg import PgCluster, pg_bindir
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 EXAMPLES = ROOT / "examples"
+# The official HMRC/EU schemas inbound documents are validated against: read from ../shared, never copied.
+if (SHARED / "standards").is_dir():
+    os.environ.setdefault("EATA_OFFICIAL_SCHEMAS", str(SHARED / "standards"))
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

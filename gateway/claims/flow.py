@@ -1,5 +1,5 @@
 """Claims through the guarantee chain: customs → guaranteeing association → issuing association, and proof
-back the same way (Convention Annex A Art. 8-11; DOMAIN.md "Claims travel customs → guaranteeing
+back the same way (Convention Annex A Art. 8-11; docs/domain.md "Claims travel customs → guaranteeing
 association → guarantee chain → issuing association → holder").
 
 1. Customs of territory X notifies a claim (:meth:`ClaimFlow.notify`). The deadlines are checked first with

@@ -2,8 +2,8 @@
 
 A national system may send anything its published schema allows (optional elements we never write,
 PhaseIDs we do not send, CDS's ``md:MetaData`` envelope); refusing those as "not valid" would refuse real
-messages. So every inbound document is validated against the official XSD (vendored unmodified under
-``xsd/official``, see ``xsd/official/SOURCE.md``), compiled once per thread; only then does the mapping
+messages. So every inbound document is validated against the official XSD (installed where
+``EATA_OFFICIAL_SCHEMAS`` says, as published), compiled once; only then does the mapping
 extract the facts eATA needs, and a missing fact is refused by name (see ``core.from_xml``).
 
 CDS wraps a declaration or notification in ``md:MetaData``: :func:`unwrap` validates envelope and content
@@ -12,6 +12,7 @@ in one pass and hands back the inner ``Declaration`` / ``Response`` with the env
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from lxml import etree
 
 from gateway.errors import Code, Problem, Refusal, refuse
 from gateway.resources import data_dir
+from gateway.settings import current
 from gateway.translate import schemas
 
 MD_NS = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"
@@ -27,10 +29,10 @@ DEC_NS = "urn:wco:datamodel:WCO:DEC-DMS:2"
 RES_NS = "urn:wco:datamodel:WCO:RES-DMS:2"
 NCTS_NS = "http://ncts.dgtaxud.ec"
 
-_CDS = "official/uk-cds-wco-dms"
-_NCTS = "official/eu-ncts-p5"
+_CDS = "uk-cds-wco-dms"
+_NCTS = "eu-ncts-p5"
 
-# root element -> (official schema relative to xsd/, its name as a refusal names it)
+# root element -> (official schema relative to the official schemas' folder, its name as a refusal names it)
 OFFICIAL: dict[str, tuple[str, str]] = {
     f"{{{DEC_NS}}}Declaration": (f"{_CDS}/declaration/WCO_DEC_2_DMS.xsd", "WCO_DEC_2_DMS.xsd (HMRC CDS)"),
     f"{{{RES_NS}}}Response": (f"{_CDS}/notification/WCO_RES_2_DMS.xsd", "WCO_RES_2_DMS.xsd (HMRC CDS)"),
@@ -39,12 +41,14 @@ OFFICIAL: dict[str, tuple[str, str]] = {
         for n in ("007", "015", "025", "028", "029", "056")
     },
 }
-# md:MetaData around a declaration / around responses: our driver schema imports HMRC's MetaData schema
-# together with the content schema, so the envelope's strict xs:any finds its declarations.
+# md:MetaData around a declaration / around responses: our driver schema (xsd/cds-envelope/) imports HMRC's
+# MetaData schema together with the content schema, so the envelope's strict xs:any finds its declarations;
+# it is read as if it sat in HMRC's folder, so its relative imports find HMRC's files.
 ENVELOPES: dict[str, tuple[str, str]] = {
-    DEC_NS: (f"{_CDS}/declaration/eata-dec-envelope.xsd", "DocumentMetaData_2_DMS.xsd + WCO_DEC_2_DMS.xsd"),
-    RES_NS: (f"{_CDS}/notification/eata-res-envelope.xsd", "DocumentMetaData_2_DMS.xsd + WCO_RES_2_DMS.xsd"),
+    DEC_NS: (f"{_CDS}/declaration/", "DocumentMetaData_2_DMS.xsd + WCO_DEC_2_DMS.xsd"),
+    RES_NS: (f"{_CDS}/notification/", "DocumentMetaData_2_DMS.xsd + WCO_RES_2_DMS.xsd"),
 }
+_DRIVERS = {f"{_CDS}/declaration/": "declaration.xsd", f"{_CDS}/notification/": "notification.xsd"}
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,44 @@ def inner(root: etree._Element) -> etree._Element:
     return next(c for c in root if isinstance(c.tag, str) and etree.QName(c).namespace in ENVELOPES)
 
 
-def path(relative: str) -> Path:
-    return data_dir("xsd") / relative
+def folder() -> Path:
+    """Where the official schemas are installed (``EATA_OFFICIAL_SCHEMAS``): they are the publishers', not ours."""
+    configured = current().official_schemas
+    if configured is None or not configured.is_dir():
+        raise refuse(
+            Code.NOT_CONFIGURED,
+            "/",
+            "the official schemas are not installed: set EATA_OFFICIAL_SCHEMAS to the folder holding "
+            "uk-cds-wco-dms/ and eu-ncts-p5/ as HMRC and the EU publish them",
+        )
+    return configured
+
+
+_local = threading.local()  # one compiled schema per thread: a schema's error log is its own state
+
+
+def _driver(where: Path, name: str) -> etree.XMLSchema:
+    cache = _local.__dict__.setdefault("drivers", {})
+    if (where, name) not in cache:
+        doc = etree.parse(str(data_dir("xsd") / "cds-envelope" / name))
+        doc.docinfo.URL = str(where / name)  # its relative imports resolve in the publisher's folder
+        cache[(where, name)] = etree.XMLSchema(doc)
+    return cache[(where, name)]
+
+
+def _schema(relative: str) -> etree.XMLSchema:
+    base = folder()
+    if relative in _DRIVERS:
+        return _driver(base / relative, _DRIVERS[relative])
+    path = base / relative
+    if not path.is_file():
+        raise refuse(Code.NOT_CONFIGURED, "/", f"the official schema {relative} is missing from {base}")
+    return schemas.compiled(path)
 
 
 def validate(root: etree._Element, relative: str, name: str) -> None:
     """Raise 109 naming the official schema and each violation (XPath, line, libxml2's message)."""
-    found = schemas.problems(schemas.compiled(path(relative)), root)
+    found = schemas.problems(_schema(relative), root)
     if found:
         raise Refusal(
             [

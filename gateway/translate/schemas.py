@@ -1,7 +1,7 @@
 """XSD validation on the hot path with libxml2 (lxml.etree.XMLSchema), compiled once per schema.
 
 Violations come back as 1xx problems with the XPath of the offending element and the schema's message.
-``xmlschema`` is ~100x slower per document: it stays out of the hot path (DESIGN.md).
+``xmlschema`` is ~100x slower per document: it stays out of the hot path.
 """
 
 from __future__ import annotations
