@@ -229,7 +229,9 @@ def test_operator_finds_a_message_replays_a_dead_letter_and_reads_the_docs(live:
     # find the activation by the MRN Norway gave it, open it: committed, answer signed and verified
     box = browser.find_element(By.ID, "q")
     box.send_keys(mrn)
+    before = browser.find_element(By.ID, "messages")
     browser.find_element(By.ID, "search").click()
+    wait.until(EC.staleness_of(before))  # the search's own page, not the list it replaces
     rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages tbody tr a"))
     assert len(rows) == 1
     shot(browser, live, "console-messages")
