@@ -7,13 +7,12 @@
   ``correlation_id``, ``method``, ``path``, ``status``, ``ms``), made by python-json-logger.
 - **Readable text** in a terminal and for the other commands: ``time level logger message key=value …``.
 
-``EATA_LOG_FORMAT=json`` or ``text`` overrides the choice for every command.
+``EATA_LOG_FORMAT=json`` or ``text`` (``Settings.log_format``, passed in by the command) overrides the choice.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import IO, Literal
 
@@ -49,10 +48,9 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-def choose(service: bool, stream: IO[str] | None = None) -> Format:
+def choose(service: bool, wanted: str = "", stream: IO[str] | None = None) -> Format:
     """JSON for a long-running part (``service``) unless it writes to a terminal; text otherwise;
-    ``EATA_LOG_FORMAT`` decides when set."""
-    wanted = os.environ.get("EATA_LOG_FORMAT", "").strip().lower()
+    ``wanted`` (the settings' ``log_format``) decides when set."""
     if wanted in ("json", "text"):
         return "json" if wanted == "json" else "text"
     stream = stream or sys.stderr

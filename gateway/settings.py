@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -180,7 +180,7 @@ class Settings(BaseSettings):
         description="where the console reads the workers' delivery records (their `EATA_STORE_URL`s, "
         "comma-separated) when they are not in the gateway's own database",
     )
-    log_format: str = Field(
+    log_format: Literal["", "json", "text"] = Field(
         "",
         description="`json` or `text`: the log format of every command (default JSON lines for `serve`, "
         "`worker` and `chain consume` unless stderr is a terminal)",

@@ -182,7 +182,7 @@ def consume_cmd(
     """Verify, handle and acknowledge a party's chain messages (life-cycle notices and claims) until SIGTERM."""
     from gateway.claims.flow import ClaimFlow
 
-    logs.configure(logs.choose(service=True), logging.WARNING)
+    logs.configure(logs.choose(service=True, wanted=current().log_format), logging.WARNING)
     docs = {d.carnet.carnet_id: d for d in (read_document(f, False) for f in documents or [])}
     relay = open_relay(amqp, store, keys)
     consumer = relay.consumer(party, ClaimFlow(relay, docs).handler)

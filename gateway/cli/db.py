@@ -65,7 +65,7 @@ def upgrade(
     old release keeps running on the tables it knows until the new one starts."""
     from gateway.store.schema import SchemaBehind, state, upgrade
 
-    logs.configure(logs.choose(service=False), logging.WARNING)
+    logs.configure(logs.choose(service=False, wanted=settings_in_use().log_format), logging.WARNING)
     target = _url(url)
     before = state(target)
     if before.status == "unknown":

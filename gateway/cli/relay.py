@@ -86,7 +86,7 @@ def worker_cmd(
     from gateway.relay.topology import partitions_from_env
     from gateway.relay.worker import Worker, load_callable
 
-    logs.configure(logs.choose(service=True), logging.WARNING)
+    logs.configure(logs.choose(service=True, wanted=current().log_format), logging.WARNING)
     codes = sorted({t.strip().upper() for t in territory if t.strip()})
     settings = Settings.from_env()  # built once; deliveries in this process use it
     if deliver == DEFAULT_DELIVER:

@@ -82,9 +82,11 @@ def serve(
     from gateway.runtime import Runtime
     from gateway.store.schema import SchemaBehind
 
-    logs.configure(logs.choose(service=True), logging.INFO)  # JSON lines, or text in a terminal
+    settings = Settings()
+    # JSON lines, or text in a terminal
+    logs.configure(logs.choose(service=True, wanted=settings.log_format), logging.INFO)
     try:
-        runtime = Runtime(Settings())
+        runtime = Runtime(settings)
     except SchemaBehind as exc:  # never migrate silently: the operator runs `eata-gateway db upgrade`
         typer.echo(f"not starting: {exc}", err=True)
         raise typer.Exit(1) from None

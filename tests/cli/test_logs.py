@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from gateway import logs
 from gateway.api.hygiene import Hygiene
 from gateway.serving import serving
+from gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,13 +65,15 @@ def test_text_in_a_terminal_and_the_environment_decides_when_set(
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.delenv("EATA_LOG_FORMAT", raising=False)
     assert logs.choose(service=True, stream=Tty()) == "text"
     assert logs.choose(service=False, stream=io.StringIO()) == "text"
     monkeypatch.setenv("EATA_LOG_FORMAT", "json")
-    assert logs.choose(service=False, stream=Tty()) == "json"
+    assert logs.choose(service=False, wanted=Settings.from_env().log_format, stream=Tty()) == "json"
     monkeypatch.setenv("EATA_LOG_FORMAT", "text")
-    assert logs.choose(service=True, stream=io.StringIO()) == "text"
+    assert logs.choose(service=True, wanted=Settings.from_env().log_format, stream=io.StringIO()) == "text"
+    monkeypatch.setenv("EATA_LOG_FORMAT", "xml")  # a typo is a start-up error, not a silent default
+    with pytest.raises(ValidationError, match="log_format"):
+        Settings.from_env()
 
     logs.configure("text", logging.INFO, captured)
     logs.configure("text", logging.INFO, captured)  # configured again: still one line per record

@@ -12,11 +12,8 @@ from gateway.settings import Link, MissingSetting, Settings, current, markdown, 
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "operations.md"
-# modules that still read the environment themselves, each with why
-READERS = {
-    "gateway/settings.py": "the settings themselves",
-    "gateway/logs.py": "EATA_LOG_FORMAT, read before anything else is configured (listed in the settings)",
-}
+# the one module that reads the environment
+READERS = {"gateway/settings.py": "the settings themselves"}
 
 
 def test_doc_table_is_the_generated_one() -> None:
