@@ -54,3 +54,31 @@ def test_environment_names_are_read_by_the_gateway() -> None:
     env = {**COMPOSE["x-gateway"]["environment"], **COMPOSE["x-worker"]["environment"]}
     for name in env:
         assert name in read or any(name.startswith(p) for p in per_territory), name
+
+
+def test_the_image_holds_every_package_the_wheel_ships() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+    needed = set(wheel["packages"]) | set(wheel["force-include"])
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if line.startswith("COPY ")
+    }
+    assert needed <= copied, f"the Dockerfile does not copy {sorted(needed - copied)}"
+
+
+def test_brokers_enable_what_partitions_and_metrics_need() -> None:
+    plugins = COMPOSE["configs"]["rabbitmq-plugins"]["content"]
+    assert "rabbitmq_consistent_hash_exchange" in plugins  # worker --partitions
+    assert "rabbitmq_prometheus" in plugins  # queue depths scraped from the broker itself
+    targets = {c["target"] for c in COMPOSE["x-rabbit"]["configs"]}
+    assert "/etc/rabbitmq/enabled_plugins" in targets
+
+
+def test_every_part_reads_the_official_schemas_from_a_mount() -> None:
+    inside = COMPOSE["x-gateway"]["environment"]["EATA_OFFICIAL_SCHEMAS"]
+    mounts = [v for v in COMPOSE["x-gateway"]["volumes"] if v.endswith(f":{inside}:ro")]
+    assert mounts and mounts[0].startswith("${EATA_OFFICIAL_SCHEMAS_DIR:?"), mounts  # no silent default
