@@ -65,7 +65,3 @@ def format_items(numbers: Iterable[int]) -> str:
         parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
         i = j + 1
     return ",".join(parts)
-
-
-def canonical(text: str, general_list: Collection[int] | None = None) -> str:
-    return format_items(parse_items(text, general_list))

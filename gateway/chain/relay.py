@@ -261,12 +261,6 @@ class ChainRelay:
         self._publish(row.kind, row.recipient, row.carnet_id, row.message_id, row.body)
         return row
 
-    def resend_pending(self, older_than: float) -> list[SentRow]:
-        rows = self.chain.pending(older_than)
-        for row in rows:
-            self.resend(row.message_id)
-        return rows
-
     def pending(self, older_than: float = 0.0, sender: str | None = None) -> list[SentRow]:
         return self.chain.pending(older_than, sender)
 

@@ -403,10 +403,6 @@ class ChainStore:
             row = conn.execute(select(claims).where(claims.c.claim_id == claim_id)).first()
         return None if row is None else _claim(row)
 
-    def claim_rows(self) -> list[ClaimRow]:
-        with self.store.read() as conn:
-            return [_claim(r) for r in conn.execute(select(claims).order_by(claims.c.updated)).all()]
-
 
 def _sent(r: Any) -> SentRow:
     return SentRow(

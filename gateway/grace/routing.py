@@ -52,14 +52,6 @@ class RoutingPlan:
         rest = {("paper" if leg.paperish else "digital") for leg in self.legs[1:]}
         return f"{origin}→{rest.pop() if len(rest) == 1 else 'mixed'}"
 
-    @property
-    def held(self) -> list[Leg]:
-        return [leg for leg in self.legs if leg.mode == Mode.HOLD]
-
-    @property
-    def needs_paper_carnet(self) -> bool:
-        return any(leg.paperish for leg in self.legs)
-
 
 def _legs(origin: str, destination: str, transits: Sequence[str], round_trip: bool) -> list[tuple[K, str]]:
     outward: list[tuple[K, str]] = [(K.EXPORTATION, origin)]
