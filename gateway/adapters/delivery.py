@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -131,7 +132,9 @@ def _message_id(document: bytes) -> str:
 
 
 def _send(adapter: Adapter) -> Callable[..., Outcome]:
-    return rest.submit if adapter.transport == "rest" else soap.submit
+    if adapter.transport == "rest":
+        return rest.submit
+    return functools.partial(soap.submit, lean=True)  # the hot path: no httpx per request
 
 
 def deliver(
@@ -210,7 +213,9 @@ def query_status(
     ``context`` (e.g. :func:`answered` of the declaration) finds what the answer does not name."""
     adapter = adapter or registry.get(territory)
     link = link or current().link(adapter)
-    ask = rest.query_status if adapter.transport == "rest" else soap.query_status
+    ask = (
+        rest.query_status if adapter.transport == "rest" else functools.partial(soap.query_status, lean=True)
+    )
     outcome = ask(adapter, message_id, link=link)
     if not isinstance(outcome, Delivered) or outcome.response is None:
         return outcome

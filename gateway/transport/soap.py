@@ -1,10 +1,11 @@
-"""SOAP delivery: envelopes from prepared templates over the pooled keep-alive httpx client.
+"""SOAP delivery: envelopes from prepared templates over pooled keep-alive HTTP.
 
 The hot path never builds a zeep object graph: a request is one of four prepared byte templates
 (SOAP 1.1/1.2 × SubmitDeclaration/QueryStatus, exactly what zeep's document/literal binding sends for the
 shipped WSDL — a test holds them equal) with the escaped message ID, the base64 document and the callback
 URL put in, POSTed through :func:`gateway.transport.base.http_client` (pooled, keep-alive, timeouts,
-mTLS). The answer is parsed once with the hardened parser and read by path.
+mTLS), or with ``lean=True`` (the relay's deliveries) through :mod:`gateway.transport.lean`, the same
+guarantees without httpx's per-request cost. The answer is parsed once with the hardened parser and read by path.
 
 zeep stays for what needs the WSDL's bindings: :func:`wsdl_document` (parsed once per process),
 :func:`service` (a zeep proxy for a territory, e.g. for endpoints or tools that want it) and
@@ -31,6 +32,7 @@ from lxml import etree
 
 from gateway.errors import Code, Refusal
 from gateway.resources import data_dir
+from gateway.transport import lean as _lean
 from gateway.transport.base import (
     Delivered,
     FinalFailure,
@@ -131,13 +133,22 @@ def _link(adapter: Adapter, link: Link | None) -> Link:
     return link or current().link(adapter)
 
 
-def _post(adapter: Adapter, address: str, operation: str, values: dict[str, Any]) -> Outcome:
+def _post(
+    adapter: Adapter, address: str, operation: str, values: dict[str, Any], *, lean: bool = False
+) -> Outcome:
     body, headers = request(adapter.soap_version, operation, values)
     try:
-        r = http_client(adapter).post(address, content=body, headers=headers)
+        if lean:
+            r = _lean.post(adapter, address, body, headers, limit=ANSWER_LIMITS.max_bytes)
+            status, content = r.status, r.content
+        else:
+            h = http_client(adapter).post(address, content=body, headers=headers)
+            status, content = h.status_code, h.content
+    except _lean.TooLarge as exc:
+        return RetryableFailure(Code.CUSTOMS_FAULT, f"customs answer not read: {exc}")
     except httpx.HTTPError as exc:
         return from_exception(exc)
-    return read_reply(adapter.soap_version, operation, r.status_code, r.content)
+    return read_reply(adapter.soap_version, operation, status, content)
 
 
 def read_reply(version: str, operation: str, status: int, content: bytes) -> Outcome:
@@ -243,20 +254,28 @@ def submit(
     *,
     address: str | None = None,
     link: Link | None = None,
+    lean: bool = False,
 ) -> Outcome:
     """One SubmitDeclaration call (no retries: see :func:`gateway.transport.base.with_retries`);
-    ``link`` (else the current settings') gives the endpoint and callback URL."""
+    ``link`` (else the current settings') gives the endpoint and callback URL. ``lean``: over
+    :mod:`gateway.transport.lean` (the relay's hot path) instead of the shared httpx client (whose event
+    hooks the conformance runner records evidence with)."""
     link = _link(adapter, link)
     values = {"messageId": message_id, "document": document, "callbackUrl": link.callback_url}
-    return _post(adapter, address or link.endpoint, "SubmitDeclaration", values)
+    return _post(adapter, address or link.endpoint, "SubmitDeclaration", values, lean=lean)
 
 
 def query_status(
-    adapter: Adapter, message_id: str, *, address: str | None = None, link: Link | None = None
+    adapter: Adapter,
+    message_id: str,
+    *,
+    address: str | None = None,
+    link: Link | None = None,
+    lean: bool = False,
 ) -> Outcome:
     """Ask for the decision on an acknowledged message (QueryStatus)."""
     address = address or _link(adapter, link).endpoint
-    return _post(adapter, address, "QueryStatus", {"messageId": message_id})
+    return _post(adapter, address, "QueryStatus", {"messageId": message_id}, lean=lean)
 
 
 # -- zeep, for the WSDL and its bindings ------------------------------------------------------------------
