@@ -261,7 +261,12 @@ class Publisher:
 
     def publish(self, envelopes: Iterable[Envelope], exchange: str = OUTBOUND) -> None:
         """Accept then send; raises :class:`Unroutable` / :class:`PublishError` for what was not confirmed."""
-        ids = self.accept(envelopes, exchange)
+        self.send_accepted(self.accept(envelopes, exchange))
+
+    def send_accepted(self, ids: Sequence[int]) -> None:
+        """Send outbox rows accepted earlier (e.g. written by the caller in its own transaction, with the
+        records they belong to), pipelined with one wait for all confirms; confirmed rows leave the outbox,
+        the rest stay for ``drain`` and raise :class:`Unroutable` / :class:`PublishError`."""
         if not self.store.postgres:
             self._send_rows(self.store.outbox_rows(ids))
             return
