@@ -2,7 +2,7 @@
 received (with the signed ack, so a re-sent message gets the very same answer), refusals, carnets as the
 chain knows them, and claims as they travel the chain (Annex A Art. 8-11).
 
-The tables live on the service's shared metadata (``gateway.store.tables.metadata``) so one database holds
+The tables (``gateway.store.chain_tables``) live on the service's shared metadata so one database holds
 everything; the chain relay writes through the relay store's connection handling (WAL, one writer lock).
 """
 
@@ -13,18 +13,13 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    LargeBinary,
-    String,
-    Table,
-    Text,
+    Connection,
+    bindparam,
     insert,
     select,
     text,
@@ -33,82 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from gateway.relay.store import Store
+from gateway.store.chain_tables import carnets, claims, received, refused, sent
 from gateway.store.schema import ensure
-from gateway.store.tables import metadata
-
-sent = Table(
-    "chain_sent",
-    metadata,
-    Column("message_id", String(64), primary_key=True),
-    Column("kind", String(32), nullable=False),
-    Column("carnet_id", String(40), nullable=False, index=True),
-    Column("sender", String(200), nullable=False),
-    Column("recipient", String(200), nullable=False),
-    Column("sent_at", Float, nullable=False),
-    Column("attempts", Integer, nullable=False, default=1),
-    Column("acked_at", Float, nullable=True),
-    Column("ack_status", String(16), nullable=True),  # accepted | refused
-    Column("ack_code", Integer, nullable=True),
-    Column("ack_detail", Text, nullable=True),
-    Column("body", LargeBinary, nullable=False),  # the signed bytes, re-sent as they are
-)
-
-received = Table(
-    "chain_received",
-    metadata,
-    Column("recipient", String(200), primary_key=True),
-    Column("message_id", String(64), primary_key=True),
-    Column("kind", String(32), nullable=False),
-    Column("carnet_id", String(40), nullable=False),
-    Column("sender", String(200), nullable=False),
-    Column("received_at", Float, nullable=False),
-    Column("status", String(16), nullable=False),  # accepted | refused
-    Column("code", Integer, nullable=True),
-    Column("ack", LargeBinary, nullable=True),  # the signed ack; a duplicate gets these bytes again
-)
-
-refused = Table(
-    "chain_refused",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("recipient", String(200), nullable=False),
-    Column("message_id", String(64), nullable=True),  # as claimed by an unverified message
-    Column("code", Integer, nullable=False),
-    Column("pointer", Text, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("at", Float, nullable=False),
-)
-
-carnets = Table(
-    "chain_carnets",
-    metadata,
-    Column("party", String(200), primary_key=True),
-    Column("carnet_id", String(40), primary_key=True),
-    Column("status", String(32), nullable=False),  # issued | amended | returned | replaced | closed
-    Column("detail", Text, nullable=False),
-    Column("message_id", String(64), nullable=False),
-    Column("updated", Float, nullable=False),
-)
-
-claims = Table(
-    "chain_claims",
-    metadata,
-    Column("claim_id", String(64), primary_key=True),
-    Column("carnet_id", String(40), nullable=False, index=True),
-    Column("territory", String(2), nullable=False),
-    Column("customs", String(200), nullable=False),
-    Column("guaranteeing", String(200), nullable=False),
-    Column("issuing", String(200), nullable=False),
-    # notified → with_guaranteeing → with_issuing → proof_sent | proof_missing → proof_forwarded → closed
-    Column("state", String(32), nullable=False),
-    Column("claim", Text, nullable=False),  # the eATA JSON of the claim, status and dates kept current
-    Column("evidence", Text, nullable=True),
-    Column("regularisation_fee", String(32), nullable=True),  # Annex A Art. 11, when charged
-    Column("history", Text, nullable=False),
-    Column("updated", Float, nullable=False),
-)
-
-TABLES = (sent, received, refused, carnets, claims)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +93,22 @@ class ChainStore:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
             yield
 
+    @contextmanager
+    def handling_many(self, recipient: str, message_ids: Sequence[str]) -> Iterator[None]:
+        """:meth:`handling` for a batch: every id's lock, taken in one order (two batches never deadlock)."""
+        keys = sorted({f"{recipient}\x1f{mid}" for mid in message_ids})
+        if not self.store.postgres:
+            stripes = sorted({zlib.crc32(k.encode()) % len(self._stripes) for k in keys})
+            with ExitStack() as stack:
+                for i in stripes:
+                    stack.enter_context(self._stripes[i])
+                yield
+            return
+        with self.store.engine.connect() as conn, conn.begin():
+            for k in keys:
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": k})
+            yield
+
     # -- sent / acks --------------------------------------------------------------------------
     def record_sent(
         self, message_id: str, kind: str, carnet_id: str, sender: str, recipient: str, body: bytes
@@ -194,6 +131,31 @@ class ChainStore:
                 )
                 row = conn.execute(select(sent).where(sent.c.message_id == message_id)).one()
         return _sent(row)
+
+    def record_sent_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[SentRow]:
+        """:meth:`record_sent` for a batch, in the caller's transaction (its outbox rows go in the same
+        one). ``rows`` hold message_id, kind, carnet_id, sender, recipient, body; ids already recorded keep
+        their first row, returned as stored."""
+        mids = list(dict.fromkeys(r["message_id"] for r in rows))
+        stored = {
+            r.message_id: _sent(r) for r in conn.execute(select(sent).where(sent.c.message_id.in_(mids)))
+        }
+        now = time.time()
+        new: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            if r["message_id"] not in stored:
+                new.setdefault(r["message_id"], {**r, "sent_at": now, "attempts": 1})
+        if new:
+            conn.execute(insert(sent), list(new.values()))
+        stored.update({mid: _sent(_Values(v)) for mid, v in new.items()})
+        return [stored[r["message_id"]] for r in rows]
+
+    def sent_rows_in(self, message_ids: Sequence[str]) -> dict[str, SentRow]:
+        if not message_ids:
+            return {}
+        with self.store.read() as conn:
+            q = select(sent).where(sent.c.message_id.in_(list(message_ids)))
+            return {r.message_id: _sent(r) for r in conn.execute(q)}
 
     def sent_row(self, message_id: str) -> SentRow | None:
         with self.store.read() as conn:
@@ -229,6 +191,35 @@ class ChainStore:
                 select(sent.c.message_id).where(sent.c.message_id == message_id, sent.c.recipient == from_)
             ).first()
             return known is not None  # a repeated ack of an acked message is fine
+
+    def record_acks(self, acks: Sequence[tuple[str, str, int | None, str | None, str]]) -> list[bool]:
+        """:meth:`record_ack` for a batch of ``(message_id, status, code, detail, from)``, one transaction."""
+        if not acks:
+            return []
+        with self.store.begin() as conn:
+            q = select(sent.c.message_id, sent.c.recipient, sent.c.acked_at).where(
+                sent.c.message_id.in_(list({a[0] for a in acks}))
+            )
+            known = {r.message_id: (r.recipient, r.acked_at) for r in conn.execute(q)}
+            now, out, todo = time.time(), [], {}
+            for mid, status, code, detail, from_ in acks:
+                row = known.get(mid)
+                out.append(row is not None and row[0] == from_)
+                if out[-1] and row is not None and row[1] is None and mid not in todo:
+                    todo[mid] = {"b_mid": mid, "b_at": now, "b_st": status, "b_code": code, "b_det": detail}
+            if todo:
+                conn.execute(
+                    update(sent)
+                    .where(sent.c.message_id == bindparam("b_mid"), sent.c.acked_at.is_(None))
+                    .values(
+                        acked_at=bindparam("b_at"),
+                        ack_status=bindparam("b_st"),
+                        ack_code=bindparam("b_code"),
+                        ack_detail=bindparam("b_det"),
+                    ),
+                    list(todo.values()),
+                )
+        return out
 
     def pending(self, older_than: float = 0.0, sender: str | None = None) -> list[SentRow]:
         """Sent messages with no acknowledgement yet, sent at least ``older_than`` seconds ago."""
@@ -291,6 +282,54 @@ class ChainStore:
             except IntegrityError:
                 continue  # inserted meanwhile by a racing copy: read its ack
         raise RuntimeError(f"chain message {mid} to {recipient}: neither recorded nor found")
+
+    def received_acks(
+        self, recipient: str, message_ids: Sequence[str]
+    ) -> dict[str, tuple[str, bytes | None]]:
+        """:meth:`received_ack` for a batch: ``{message_id: (status, signed ack)}`` of those handled."""
+        if not message_ids:
+            return {}
+        with self.store.read() as conn:
+            q = select(received.c.message_id, received.c.status, received.c.ack).where(
+                received.c.recipient == recipient, received.c.message_id.in_(list(message_ids))
+            )
+            return {r[0]: (r[1], None if r[2] is None else bytes(r[2])) for r in conn.execute(q)}
+
+    def record_received_many(
+        self, recipient: str, items: Sequence[tuple[dict[str, Any], str, int | None, bytes | None]]
+    ) -> dict[str, bytes | None]:
+        """:meth:`record_received` for a batch of ``(message, status, code, ack)`` with distinct ids, one
+        transaction; returns each id's ack as stored (a racing copy's, where it got there first)."""
+        mids = [m["MessageID"] for m, *_ in items]
+        for _ in range(2):
+            try:
+                with self.store.begin() as conn:
+                    q = select(received.c.message_id, received.c.ack).where(
+                        received.c.recipient == recipient, received.c.message_id.in_(mids)
+                    )
+                    stored = {r[0]: None if r[1] is None else bytes(r[1]) for r in conn.execute(q)}
+                    now = time.time()
+                    rows = [
+                        {
+                            "recipient": recipient,
+                            "message_id": msg["MessageID"],
+                            "kind": msg["Kind"],
+                            "carnet_id": msg["CarnetID"],
+                            "sender": msg["From"],
+                            "received_at": now,
+                            "status": status,
+                            "code": code,
+                            "ack": ack,
+                        }
+                        for msg, status, code, ack in items
+                        if msg["MessageID"] not in stored
+                    ]
+                    if rows:
+                        conn.execute(insert(received), rows)
+                return {**{r["message_id"]: r["ack"] for r in rows}, **stored}
+            except IntegrityError:
+                continue  # a racing copy inserted meanwhile: read its ack
+        raise RuntimeError(f"chain messages to {recipient}: neither recorded nor found")
 
     def received_count(self, recipient: str | None = None) -> int:
         q = select(received.c.message_id)
@@ -402,6 +441,13 @@ class ChainStore:
         with self.store.read() as conn:
             row = conn.execute(select(claims).where(claims.c.claim_id == claim_id)).first()
         return None if row is None else _claim(row)
+
+
+class _Values(dict[str, Any]):
+    """A row just inserted, read like a result row (absent columns are NULL)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
 
 
 def _sent(r: Any) -> SentRow:

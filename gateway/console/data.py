@@ -165,7 +165,7 @@ class Messages:
 
 def relay_record(engine: Any, message_id: str) -> dict[str, Any] | None:
     """The relay's dedup record of a message (outcome, code, generation, result event), if any."""
-    from gateway.relay.store import dedup
+    from gateway.store.relay_tables import dedup
 
     try:
         with engine.connect() as c:

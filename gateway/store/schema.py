@@ -67,12 +67,11 @@ class SchemaState:
 
 def target_metadata() -> MetaData:
     """Every table of every store, on one MetaData (the code's view of the schema)."""
-    from gateway.chain import store as _chain  # noqa: F401  (registers the chain tables)
-    from gateway.relay import store as relay
-    from gateway.store import tables
+    from gateway.store import chain_tables as _chain  # noqa: F401  (registers the chain tables)
+    from gateway.store import relay_tables, tables
 
     combined = MetaData()
-    for md in (tables.metadata, relay.metadata):
+    for md in (tables.metadata, relay_tables.metadata):
         for table in md.sorted_tables:
             if table.name not in combined.tables:
                 table.to_metadata(combined)
