@@ -1,6 +1,6 @@
 """Belgium: PLDA at Algemene Administratie van Douane en Accijnzen; SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="BE",

@@ -3,7 +3,7 @@
 Quirk said in config: Passar knows only the offices on its list (no "any CH office" fallback).
 """
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="CH",

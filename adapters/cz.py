@@ -1,6 +1,6 @@
 """Czechia: e-Dovoz at Celní správa České republiky; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="CZ",

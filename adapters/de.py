@@ -1,7 +1,7 @@
 """Germany: ATLAS at the Generalzolldirektion; SOAP 1.2. Quirk: importation must name the place of use."""
 
 from adapters._quirks import place_of_use_required
-from gateway.adapters.base import Adapter, RetryPolicy, Timeouts
+from gateway.adapter_spec import Adapter, RetryPolicy, Timeouts
 
 ADAPTER = Adapter(
     code="DE",

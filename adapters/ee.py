@@ -1,6 +1,6 @@
 """Estonia: national import system at Maksu- ja Tolliamet; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="EE",

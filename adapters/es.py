@@ -1,6 +1,6 @@
 """Spain: DUA (AEAT) at Agencia Tributaria – Departamento de Aduanas e Impuestos Especiales; SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="ES",

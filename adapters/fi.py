@@ -1,6 +1,6 @@
 """Finland: national import system at Tulli; SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="FI",

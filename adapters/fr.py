@@ -1,7 +1,7 @@
 """France: DELTA G at the DGDDI; SOAP 1.2. Quirk: trader names in upper case (a hook, not config)."""
 
 from adapters._quirks import upper_case_names, upper_case_names_required
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="FR",

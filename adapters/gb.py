@@ -4,7 +4,7 @@ CDS acknowledges a declaration at once (202) and pushes the decision later as a 
 gateway's callback URL, so this territory answers asynchronously.
 """
 
-from gateway.adapters.base import Adapter, OAuth, Timeouts
+from gateway.adapter_spec import Adapter, OAuth, Timeouts
 
 ADAPTER = Adapter(
     code="GB",

@@ -1,6 +1,6 @@
 """Greece: ICISnet at Independent Authority for Public Revenue – Customs; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="GR",

@@ -1,6 +1,6 @@
 """Italy: AIDA at Agenzia delle Dogane e dei Monopoli; SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="IT",

@@ -1,6 +1,6 @@
 """Luxembourg: national import system at Administration des douanes et accises; SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="LU",

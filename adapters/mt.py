@@ -1,6 +1,6 @@
 """Malta: national import system at Customs Malta; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="MT",

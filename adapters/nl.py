@@ -1,6 +1,6 @@
 """Netherlands: DMS at Douane (Belastingdienst); SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="NL",

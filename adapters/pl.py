@@ -1,6 +1,6 @@
 """Poland: AIS/IMPORT PLUS at Krajowa Administracja Skarbowa; SOAP 1.2, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="PL",

@@ -1,6 +1,6 @@
 """Portugal: STADA at Autoridade Tributária e Aduaneira; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="PT",

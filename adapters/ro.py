@@ -1,6 +1,6 @@
 """Romania: national import system at Autoritatea Vamală Română; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="RO",

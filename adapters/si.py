@@ -1,6 +1,6 @@
 """Slovenia: national import system at Finančna uprava Republike Slovenije; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="SI",

@@ -1,6 +1,6 @@
 """Slovakia: eCLO at Finančná správa Slovenskej republiky; SOAP 1.1, WCO declaration (NCTS for transit)."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="SK",

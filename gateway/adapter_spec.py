@@ -1,7 +1,9 @@
 """What an adapter says about one eATA territory: a frozen config, plus hooks only for what config cannot say.
 
-Each file in the top-level ``adapters`` package defines ``ADAPTER = Adapter(...)``; the registry loads them
-all. An adapter is pure data: what depends on the installation (endpoint, OAuth credentials, callback URL,
+Each file in the top-level ``adapters`` package defines ``ADAPTER = Adapter(...)``; the registry
+(:mod:`gateway.adapters.registry`) loads them all. This module sits outside ``gateway.adapters`` so the
+adapter files, and the transports, import their type without importing the package that loads them
+(no cycle). An adapter is pure data: what depends on the installation (endpoint, OAuth credentials, callback URL,
 keys directory) is resolved from the settings into a :class:`gateway.settings.Link` (``Settings.link``).
 """
 

@@ -41,7 +41,7 @@ PER_TERRITORY = {
 
 
 class Adapter(Protocol):
-    """What the settings read of a :class:`gateway.adapters.base.Adapter` (this module imports none of
+    """What the settings read of a :class:`gateway.adapter_spec.Adapter` (this module imports none of
     ours, so every layer may read the settings)."""
 
     @property

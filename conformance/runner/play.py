@@ -27,7 +27,7 @@ from conformance.runner.results import (
     diagnose,
 )
 from conformance.runner.scenarios import ANSWERS, Scenario, Step
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 from gateway.adapters.delivery import answered, encode_for, read_answer, signer
 from gateway.errors import Code, Refusal
 from gateway.items import parse_items

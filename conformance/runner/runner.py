@@ -25,8 +25,8 @@ from conformance.runner.play import STATUS_WAIT, Target, play, wait_for_decision
 from conformance.runner.results import CaseResult, SuiteResult
 from conformance.runner.scenarios import SCENARIOS_DIR, Scenario, load_scenarios
 from conformance.simulators.server import Running
+from gateway.adapter_spec import Adapter, RetryPolicy, Timeouts
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter, RetryPolicy, Timeouts
 from gateway.settings import current
 from gateway.transport.base import Delivered
 

@@ -37,8 +37,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from conformance.simulators.customs import CarnetFacts, NationalCustoms
 from conformance.simulators.faults import Faults
+from gateway.adapter_spec import Adapter
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter
 from gateway.adapters.delivery import signer as load_signer
 from gateway.bounded import Bounded
 from gateway.errors import Code, Refusal

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 from gateway.bounded import DEFAULT_LIMIT, Bounded
 from gateway.codec import decode, encode
 from gateway.errors import Code, Problem, refuse

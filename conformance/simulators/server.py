@@ -18,7 +18,7 @@ import httpx
 import uvicorn
 
 from conformance.simulators.app import Simulator, create_app
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 
 def free_port(host: str = "127.0.0.1") -> int:

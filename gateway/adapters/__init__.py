@@ -1,5 +1,6 @@
-"""Territory adapters: the config base, the registry of ``adapters/*.py`` and the delivery entry point."""
+"""Territory adapters: the registry of ``adapters/*.py`` and the delivery entry point (the config type is
+:mod:`gateway.adapter_spec`, re-exported here)."""
 
-from gateway.adapters.base import Adapter, OAuth, Office, RetryPolicy, Timeouts
+from gateway.adapter_spec import Adapter, OAuth, Office, RetryPolicy, Timeouts
 
 __all__ = ["Adapter", "OAuth", "Office", "RetryPolicy", "Timeouts"]

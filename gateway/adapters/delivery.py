@@ -35,8 +35,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from gateway.adapter_spec import Adapter
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter
 from gateway.adapters.trust import territory_verifier
 from gateway.codec import decode, encode
 from gateway.errors import Code, Refusal, refuse

@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 import adapters as _package
-from gateway.adapters.base import Adapter, Office
+from gateway.adapter_spec import Adapter, Office
 from gateway.errors import Code, Problem, Refusal, refuse
 from gateway.resources import data_dir
 from gateway.yamlio import load_yaml

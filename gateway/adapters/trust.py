@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 from gateway.errors import Code, refuse
 from gateway.signing import Signers, TrustStore, Verifier
 from gateway.signing.trust import fingerprint

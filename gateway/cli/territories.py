@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from gateway.adapter_spec import Adapter
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter
 from gateway.cli.app import app
 from gateway.cli.output import console, emit_json, report_refusal
 from gateway.errors import Refusal

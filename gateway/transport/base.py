@@ -19,7 +19,7 @@ import httpx
 from gateway.errors import Code
 
 if TYPE_CHECKING:
-    from gateway.adapters.base import Adapter
+    from gateway.adapter_spec import Adapter
     from gateway.messages import Response
 
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 if TYPE_CHECKING:
-    from gateway.adapters.base import Adapter
+    from gateway.adapter_spec import Adapter
 
 MAX_IDLE = 16  # idle connections kept per endpoint (as the httpx client's keep-alive limit)
 

@@ -28,7 +28,7 @@ from gateway.transport.base import (
 )
 
 if TYPE_CHECKING:
-    from gateway.adapters.base import Adapter
+    from gateway.adapter_spec import Adapter
     from gateway.settings import Link
 
 EXPIRY_MARGIN = 30.0  # seconds: renew before the token lapses in flight

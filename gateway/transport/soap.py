@@ -47,7 +47,7 @@ from gateway.xmlsafe import XmlLimits, parse_xml
 if TYPE_CHECKING:
     from zeep.wsdl import Document
 
-    from gateway.adapters.base import Adapter
+    from gateway.adapter_spec import Adapter
     from gateway.settings import Link
 
 NS = "urn:eata:gateway:customs:1"

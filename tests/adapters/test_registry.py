@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from adapters._quirks import upper_case_names, upper_case_names_required
 from conformance.simulators.testing import journey_declaration
+from gateway.adapter_spec import Adapter, Office
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter, Office
 from gateway.cli import app
 from gateway.errors import Code, Refusal
 from gateway.territories import EATA_COUNTRIES, EU_MEMBERS

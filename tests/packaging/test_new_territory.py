@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 ICELAND = '''"""Iceland: Tollurinn (Skatturinn); SOAP 1.2, WCO declaration."""
 
-from gateway.adapters.base import Adapter
+from gateway.adapter_spec import Adapter
 
 ADAPTER = Adapter(
     code="IS",

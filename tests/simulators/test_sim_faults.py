@@ -9,8 +9,8 @@ import pytest
 
 from conformance.simulators.faults import Faults, parse
 from conformance.simulators.testing import World, journey_declaration
+from gateway.adapter_spec import Adapter, RetryPolicy, Timeouts
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter, RetryPolicy, Timeouts
 from gateway.adapters.delivery import answered, deliver, query_status
 from gateway.errors import Code
 from gateway.transport import Delivered, FinalFailure, RetryableFailure

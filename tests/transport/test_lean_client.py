@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from conformance.simulators.testing import make_keys
+from gateway.adapter_spec import Adapter, Timeouts
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter, Timeouts
 from gateway.errors import Code
 from gateway.settings import Link
 from gateway.transport import lean, soap

@@ -7,8 +7,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from conformance.simulators.testing import make_keys
+from gateway.adapter_spec import Timeouts
 from gateway.adapters import registry
-from gateway.adapters.base import Timeouts
 from gateway.transport.base import http_client
 
 

@@ -8,8 +8,8 @@ import respx
 import zeep
 from lxml import etree
 
+from gateway.adapter_spec import Adapter
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter
 from gateway.transport import Delivered, FinalFailure, RetryableFailure, soap
 from gateway.transport.envelope import CUSTOMS_NS, SOAP11, SOAP12, element, envelope
 

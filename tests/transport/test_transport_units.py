@@ -6,8 +6,8 @@ import httpx
 import pytest
 import respx
 
+from gateway.adapter_spec import Adapter, RetryPolicy
 from gateway.adapters import registry
-from gateway.adapters.base import Adapter, RetryPolicy
 from gateway.errors import Code
 from gateway.transport import Delivered, FinalFailure, RetryableFailure, rest, soap
 from gateway.transport.base import from_status, with_retries
