@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from gateway.api.app import create_app
 from gateway.api.background import OutboxDrainer, ResultConsumer
+from gateway.api.callback import callback_app
 from gateway.api.clientcert import ClientCertPolicy
 from gateway.api.metrics import broker_sampler
 from gateway.api.results import Inbox, handle_safely
@@ -24,7 +25,6 @@ from gateway.relay.store import Store
 from gateway.settings import Settings
 from gateway.store import Database, NotFound
 from gateway.territories import EATA_COUNTRIES
-from gateway.transport.callback import callback_app
 
 
 def database(settings: Settings) -> Database:

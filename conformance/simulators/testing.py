@@ -17,7 +17,7 @@ from typing import Any
 from conformance.simulators.server import Running, serve_in_thread, start_simulator
 from devtools.testpki import make_test_pki
 from gateway.adapters import registry
-from gateway.transport.callback import Inbox, callback_app
+from gateway.api.callback import Inbox, callback_app
 
 
 def make_keys(directory: Path, codes: list[str] | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@
   answered at once (SOAP); ``message`` is that answer verified (signed by one of the territory's own signers, under its anchors) and
   decoded into a :class:`~gateway.messages.Response` (endorsement or rejection — a customs rejection is a
   delivered answer, not a failure). ``response is None`` means acknowledged only (REST/CDS): the decision
-  arrives at the callback (:mod:`gateway.transport.callback`) or by :func:`query_status`.
+  arrives at the callback (:mod:`gateway.api.callback`) or by :func:`query_status`.
 - **RetryableFailure(code, reason)**: 503 unreachable / HTTP 5xx, 504 timed out, 500 SOAP server fault or
   a malformed answer. Safe to retry later: customs systems are idempotent by message ID.
 - **FinalFailure(code, reason)**: 4xx or SOAP client fault (the fault's own code, e.g. 121 when customs

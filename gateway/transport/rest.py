@@ -1,7 +1,7 @@
 """REST delivery, CDS-like: signed XML POSTed with an OAuth 2.0 bearer token, acknowledged with 202.
 
 The decision is not in the answer: customs pushes it to the gateway's callback URL (``X-Callback-Url``,
-see :mod:`gateway.transport.callback`) and it can also be fetched with :func:`query_status`. The token
+see :mod:`gateway.api.callback`) and it can also be fetched with :func:`query_status`. The token
 comes from the client-credentials grant and is cached per territory until shortly before it expires; a
 401 on the API drops it and retries once with a fresh one.
 """

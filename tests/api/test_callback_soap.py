@@ -21,6 +21,7 @@ from conformance.simulators.testing import journey_declaration, make_keys
 from gateway.adapters import registry
 from gateway.adapters.delivery import signer
 from gateway.api.app import create_app
+from gateway.api.callback import Inbox, callback_app
 from gateway.api.service import Service
 from gateway.codec import encode
 from gateway.messages import Response
@@ -28,7 +29,6 @@ from gateway.model import Endorsement
 from gateway.resources import data_dir
 from gateway.serving import serving
 from gateway.store import Database
-from gateway.transport.callback import Inbox, callback_app
 from gateway.transport.envelope import SOAP11, SOAP12
 
 NS = "urn:eata:gateway:callback:1"

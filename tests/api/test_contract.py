@@ -7,11 +7,11 @@ import json
 
 from gateway.api import bodies as b
 from gateway.api.app import create_app
+from gateway.api.callback import callback_app
 from gateway.api.contract import PROBLEM_TYPE
 from gateway.api.service import Service
 from gateway.model import Amendment, Endorsement, Travel
 from gateway.store import Database
-from gateway.transport.callback import callback_app
 from tests.api.conftest import Gateway, draft_carnet
 
 MODELS = {

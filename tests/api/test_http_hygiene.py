@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from gateway.api.app import create_app
+from gateway.api.callback import callback_app
 from gateway.api.hygiene import HttpPolicy
 from gateway.api.jsonbody import api_routes
 from gateway.api.service import Service
 from gateway.serving import serving
 from gateway.store import Database
-from gateway.transport.callback import callback_app
 from tests.api.conftest import Gateway
 
 MB = 1024 * 1024

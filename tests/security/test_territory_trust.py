@@ -19,6 +19,7 @@ import pytest
 from conformance.simulators.testing import make_keys
 from gateway.adapters import registry
 from gateway.adapters.delivery import read_answer, read_claim, signer
+from gateway.api.callback import callback_app
 from gateway.api.service import Service
 from gateway.chain.message import ChainKind, build
 from gateway.codec import encode, serialize
@@ -27,7 +28,6 @@ from gateway.messages import Response
 from gateway.model import Endorsement, TransactionKind, TransactionState, load_document
 from gateway.serving import serving
 from gateway.store import Database
-from gateway.transport.callback import callback_app
 from tests.conftest import EXAMPLES
 
 CODES = registry.codes()

@@ -15,7 +15,7 @@ def test_oldest_entries_are_forgotten_first() -> None:
 
 
 def test_a_long_run_of_callbacks_keeps_a_bounded_inbox() -> None:
-    from gateway.transport.callback import Inbox
+    from gateway.api.callback import Inbox
 
     inbox = Inbox()
     limit = inbox.answers.limit  # type: ignore[attr-defined]

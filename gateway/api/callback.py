@@ -26,7 +26,11 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.adapters import registry
+from gateway.adapters.delivery import read_answer, read_claim
+from gateway.api.problems import http_handler
 from gateway.bounded import Bounded
 from gateway.correlation import matching, named
 from gateway.errors import Code, Refusal, refuse
@@ -124,15 +128,8 @@ def callback_app(
     on_claim: OnClaim | None = None,
     answered: Answered | None = None,
 ) -> FastAPI:
-    from gateway.adapters import registry
-    from gateway.adapters.delivery import read_answer, read_claim
-
     inbox = inbox or Inbox()
     app = FastAPI(title="eATA gateway callback", docs_url=None, redoc_url=None)
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
-    from gateway.api.problems import http_handler
-
     app.add_exception_handler(StarletteHTTPException, http_handler)  # 404/405 as problem documents
     app.state.inbox = inbox
 
