@@ -50,6 +50,7 @@ class Outgoing:
     exchange: str
     routing_key: str
     envelope: Envelope
+    props: pika.BasicProperties | None = None  # instead of the envelope's own (extra headers, a raw copy)
 
 
 @dataclass
@@ -188,7 +189,7 @@ class ConfirmChannel:
                 item.exchange,
                 item.routing_key,
                 item.envelope.body,
-                item.envelope.properties(),
+                item.envelope.properties() if item.props is None else item.props,
                 mandatory=True,
             )
 

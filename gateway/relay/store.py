@@ -244,27 +244,35 @@ class Store:
         stored and may be acked).
         """
         with self._tx() as tx:
-            record = tx.seen(env.message_id)
-            if record is not None and not (record.outcome == "dead" and env.generation > record.generation):
-                return "seen", record
-            holder = tx.one(_SQL_HOLDER, {"c": env.carnet_id})
-            if holder is None:
-                tx.run(_SQL_HOLD, {"c": env.carnet_id, "m": env.message_id, "t": time.time()})
-                return "go", None
-            if holder[0] == env.message_id:
-                return "go", None
-            if tx.one(_SQL_IS_PARKED, {"c": env.carnet_id, "m": env.message_id}) is None:
-                tx.run(
-                    _SQL_PARK,
-                    {
-                        "c": env.carnet_id,
-                        "m": env.message_id,
-                        "q": queue,
-                        "meta": env.meta_json(),
-                        "b": env.body,
-                    },
-                )
-            return "parked", None
+            return self._claim(tx, env, queue)
+
+    def claim_many(self, envs: Sequence[Envelope], queue: str) -> list[tuple[str, Seen | None]]:
+        """:meth:`claim` for each, in order, in one transaction (a worker's batch)."""
+        with self._tx() as tx:
+            return [self._claim(tx, env, queue) for env in envs]
+
+    def _claim(self, tx: _Tx, env: Envelope, queue: str) -> tuple[str, Seen | None]:
+        record = tx.seen(env.message_id)
+        if record is not None and not (record.outcome == "dead" and env.generation > record.generation):
+            return "seen", record
+        holder = tx.one(_SQL_HOLDER, {"c": env.carnet_id})
+        if holder is None:
+            tx.run(_SQL_HOLD, {"c": env.carnet_id, "m": env.message_id, "t": time.time()})
+            return "go", None
+        if holder[0] == env.message_id:
+            return "go", None
+        if tx.one(_SQL_IS_PARKED, {"c": env.carnet_id, "m": env.message_id}) is None:
+            tx.run(
+                _SQL_PARK,
+                {
+                    "c": env.carnet_id,
+                    "m": env.message_id,
+                    "q": queue,
+                    "meta": env.meta_json(),
+                    "b": env.body,
+                },
+            )
+        return "parked", None
 
     def finish(
         self, env: Envelope, outcome: str, *, code: int | None = None, event: bytes | None = None
@@ -274,25 +282,39 @@ class Store:
         Returns the released-but-not-yet-republished parked messages of the carnet (see :meth:`released`).
         """
         with self._tx() as tx:
-            tx.run(
-                _SQL_RECORD,
-                {
-                    "m": env.message_id,
-                    "o": outcome,
-                    "c": code,
-                    "e": event,
-                    "g": env.generation,
-                    "t": time.time(),
-                },
-            )
-            if not tx.run(_SQL_UNHOLD, {"c": env.carnet_id, "m": env.message_id}):
-                return []  # not the holder (a duplicate, or a poison message that never claimed)
-            nxt = tx.one(_SQL_NEXT_PARKED, {"c": env.carnet_id})
-            if nxt is None:
-                return []
-            tx.run(_SQL_HOLD, {"c": env.carnet_id, "m": nxt[1], "t": time.time()})
-            tx.run(_SQL_RELEASE, {"s": nxt[0]})
-            return tx.released(env.carnet_id)
+            return self._finish(tx, env, outcome, code, event)
+
+    def finish_many(
+        self, finished: Sequence[tuple[Envelope, str, int | None, bytes | None]]
+    ) -> list[list[tuple[int, str, Envelope]]]:
+        """:meth:`finish` for each (envelope, outcome, code, event), in order, in one transaction."""
+        if not finished:
+            return []
+        with self._tx() as tx:
+            return [self._finish(tx, env, outcome, code, event) for env, outcome, code, event in finished]
+
+    def _finish(
+        self, tx: _Tx, env: Envelope, outcome: str, code: int | None, event: bytes | None
+    ) -> list[tuple[int, str, Envelope]]:
+        tx.run(
+            _SQL_RECORD,
+            {
+                "m": env.message_id,
+                "o": outcome,
+                "c": code,
+                "e": event,
+                "g": env.generation,
+                "t": time.time(),
+            },
+        )
+        if not tx.run(_SQL_UNHOLD, {"c": env.carnet_id, "m": env.message_id}):
+            return []  # not the holder (a duplicate, or a poison message that never claimed)
+        nxt = tx.one(_SQL_NEXT_PARKED, {"c": env.carnet_id})
+        if nxt is None:
+            return []
+        tx.run(_SQL_HOLD, {"c": env.carnet_id, "m": nxt[1], "t": time.time()})
+        tx.run(_SQL_RELEASE, {"s": nxt[0]})
+        return tx.released(env.carnet_id)
 
     def released(self, carnet_id: str) -> list[tuple[int, str, Envelope]]:
         """Parked messages handed their carnet but not yet re-published: (seq, queue, envelope)."""
@@ -300,8 +322,14 @@ class Store:
             return tx.released(carnet_id)
 
     def unpark(self, seq: int) -> None:
+        self.unpark_many([seq])
+
+    def unpark_many(self, seqs: Sequence[int]) -> None:
+        if not seqs:
+            return
         with self._tx() as tx:
-            tx.run(_SQL_UNPARK, {"s": seq})
+            for seq in seqs:
+                tx.run(_SQL_UNPARK, {"s": seq})
 
 
 class _Tx:

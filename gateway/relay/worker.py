@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -30,19 +30,16 @@ from types import FrameType
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import (
-    AMQPConnectionError,
     AMQPError,
-    ChannelWrongStateError,
-    ConnectionWrongStateError,
-    StreamLostError,
 )
 from pika.spec import Basic
 
 from gateway.errors import Code, Refusal
 from gateway.relay.backoff import Backoff, quiet_pika, reason
 from gateway.relay.connect import connect, parameters
-from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_ORIGIN, H_REASON, Envelope
+from gateway.relay.envelope import H_ATTEMPTS, H_CODE, H_ORIGIN, H_REASON, Envelope, new_id
 from gateway.relay.outcome import Deliver, Done, Final, Outcome, Retry
+from gateway.relay.publisher import ConfirmChannel, Outgoing
 from gateway.relay.store import Seen, Store
 from gateway.relay.topology import (
     DEFAULT_DELAYS_MS,
@@ -63,51 +60,64 @@ class _Item:
     tag: int
     props: pika.BasicProperties
     body: bytes
+    carnet: bytes  # the ordering key: never two of a carnet in one batch
 
 
-class _Publishing:
-    """A thread's own confirm channel (BlockingChannel: one publish at a time is right here)."""
+BATCH = 16  # messages a lane takes at once: one claim, one finish, one confirm wait and one ack for all
 
-    def __init__(self, params: list[pika.URLParameters]) -> None:
-        self._params = params
-        self._conn: pika.BlockingConnection | None = None
-        self._ch: BlockingChannel | None = None
 
-    def channel(self) -> BlockingChannel:
-        if self._ch is None or not self._ch.is_open or self._conn is None or not self._conn.is_open:
-            self.close()
-            self._conn = connect(self._params)
-            self._ch = self._conn.channel()
-            self._ch.confirm_delivery()
-        return self._ch
+class _Confirms:
+    """The worker's confirm channel, shared by its lanes: a lane hands over its batch's publishes and waits
+    once for all their confirms (:class:`gateway.relay.publisher.ConfirmChannel`, pipelined)."""
 
-    def publish(self, exchange: str, routing_key: str, body: bytes, props: pika.BasicProperties) -> None:
-        """Confirmed and mandatory; one reconnect-and-retry (a copy twice is fine, consumers dedupe)."""
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._lock = threading.Lock()
+        self._chan: ConfirmChannel | None = None
+
+    def _channel(self) -> ConfirmChannel:
+        with self._lock:
+            if self._chan is None or not self._chan.is_open:
+                if self._chan is not None:
+                    self._chan.close()
+                self._chan = ConfirmChannel(self._url)
+            return self._chan
+
+    def _drop(self, chan: ConfirmChannel) -> None:
+        with self._lock:
+            if self._chan is chan:
+                self._chan = None
+        chan.close()
+
+    def send(self, items: Sequence[Outgoing]) -> None:
+        """All confirmed (and routed), or raise; what failed goes once more on a fresh channel (a copy
+        twice is fine: consumers dedupe)."""
+        todo = list(items)
         for attempt in (1, 2):
-            try:
-                self.channel().basic_publish(exchange, routing_key, body, props, mandatory=True)
+            if not todo:
                 return
-            except (AMQPConnectionError, ChannelWrongStateError, ConnectionWrongStateError, StreamLostError):
-                self.close()
+            try:
+                chan = self._channel()
+            except (ConnectionError, AMQPError, OSError):
                 if attempt == 2:
                     raise
-            except Exception:
-                self.close()
-                raise
-
-    def keepalive(self) -> None:
-        """Serve heartbeats while the lane is idle, or the broker drops this connection after 2 intervals."""
-        if self._conn is not None and self._conn.is_open:
-            try:
-                self._conn.process_data_events(time_limit=0)
-            except AMQPError:
-                self.close()
+                continue
+            results = chan.send(todo)
+            failed = [(item, err) for item, err in zip(todo, results, strict=True) if err is not None]
+            if not failed:
+                return
+            if any(err != "unroutable" for _, err in failed):
+                self._drop(chan)
+            if attempt == 2:
+                why = "; ".join(sorted({err for _, err in failed if err}))
+                raise ConnectionError(f"{len(failed)} of {len(todo)} publishes not confirmed: {why}")
+            todo = [item for item, _ in failed]
 
     def close(self) -> None:
-        if self._conn is not None and self._conn.is_open:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-        self._conn = self._ch = None
+        with self._lock:
+            chan, self._chan = self._chan, None
+        if chan is not None:
+            chan.close()
 
 
 class Worker:
@@ -128,6 +138,7 @@ class Worker:
         reconnect_delay: float = 1.0,
         partitions: int = 1,
         partition: int | None = None,
+        batch: int = BATCH,
     ) -> None:
         self.url = url
         self.territory = territory
@@ -137,6 +148,7 @@ class Worker:
         self.prefetch = max(self.concurrency, prefetch)
         self.delays_ms = tuple(delays_ms)
         self.max_attempts = max_attempts
+        self.batch = max(1, batch)
         if partitions > 1 and (partition is None or not 0 <= partition < partitions):
             raise ValueError(
                 f"a worker of a territory in {partitions} partitions consumes one of 0..{partitions - 1}"
@@ -154,6 +166,11 @@ class Worker:
         self._gen = 0
         self._conn: pika.BlockingConnection | None = None
         self._ch: BlockingChannel | None = None
+        self._confirms = _Confirms(url)
+        # consumer thread only: delivery tags of the current channel not yet acked, in arrival order,
+        # and those finished but waiting behind an earlier unfinished one (see _settle)
+        self._unacked: deque[int] = deque()
+        self._finished: set[int] = set()
 
     # -- control -----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -182,6 +199,7 @@ class Worker:
             for t in threads:
                 t.join()
             self._settle_acks()
+            self._confirms.close()
             if self._conn is not None and self._conn.is_open:
                 with contextlib.suppress(Exception):
                     self._conn.close()
@@ -211,6 +229,8 @@ class Worker:
                         )
                 self._ch = self._conn.channel()
                 self._ch.basic_qos(prefetch_count=self.prefetch)
+                self._unacked.clear()
+                self._finished.clear()
                 self._gen += 1
                 gen = self._gen
                 tag = self._ch.basic_consume(
@@ -256,95 +276,152 @@ class Worker:
         lane = zlib.crc32(key) % self.concurrency
         with self._busy_lock:
             self._busy += 1
-        self._lanes[lane].put(_Item(gen, method.delivery_tag, props, body))
+        if gen == self._gen:
+            self._unacked.append(method.delivery_tag)
+        self._lanes[lane].put(_Item(gen, method.delivery_tag, props, body, key))
 
-    def _ack(self, item: _Item, *, requeue: bool = False) -> None:
-        """Ack (or, after a failure, requeue) on the consumer's thread: pika channels are not thread-safe."""
+    def _ack(self, items: Sequence[_Item], *, requeue: bool = False) -> None:
+        """Ack (or, after a failure, requeue) a batch on the consumer's thread: pika channels are not
+        thread-safe. One callback per batch."""
         conn, ch = self._conn, self._ch
+        tags = [i.tag for i in items if i.gen == self._gen]
+        if not tags:
+            return
 
         def _do() -> None:
-            if item.gen == self._gen and ch is not None and ch.is_open:
-                if requeue:
-                    ch.basic_nack(item.tag, requeue=True)
-                else:
-                    ch.basic_ack(item.tag)
+            if ch is not None and ch.is_open and ch is self._ch:
+                self._settle(ch, tags, requeue)
 
         if conn is not None and conn.is_open:
             with contextlib.suppress(Exception):
                 conn.add_callback_threadsafe(_do)
 
-    # -- delivery lanes (threads) ---------------------------------------------------------------
-    def _lane(self, index: int) -> None:
-        pub = _Publishing(self._params)
-        lane = self._lanes[index]
-        try:
-            while True:
-                try:
-                    item = lane.get(timeout=5.0)
-                except queue.Empty:
-                    pub.keepalive()
-                    continue
-                if item is None:
-                    return
-                try:
-                    if item.gen == self._gen:
-                        self._handle(pub, item)
-                        self._ack(item)
-                    # else: the channel that gave it is gone; the broker redelivers it
-                except Exception:
-                    # Nothing acked: the message comes back after the channel closes (or at restart).
-                    log.exception("could not finish a message; requeueing it")
-                    self.stats["errors"] += 1
-                    self._ack(item, requeue=True)
-                    time.sleep(self.reconnect_delay)
-                finally:
-                    with self._busy_lock:
-                        self._busy -= 1
-        finally:
-            pub.close()
-
-    def _handle(self, pub: _Publishing, item: _Item) -> None:
-        try:
-            env = Envelope.from_amqp(item.props, item.body)
-        except Refusal as refusal:
-            self._dead_raw(pub, item, refusal.code, str(refusal))
-            return
-        status, seen = self.store.claim(env, self.queue)
-        if status == "parked":
-            self.stats["parked"] += 1
-            return
-        if status == "seen":
-            assert seen is not None
-            self.stats["duplicate"] += 1
-            self._follow_up(pub, env, seen, self.store.released(env.carnet_id))
-            return
-        outcome = self._call(env)
-        if isinstance(outcome, Done):
-            released = self.store.finish(env, "done", event=outcome.result_event)
-            self.stats["done"] += 1
-            self._follow_up(pub, env, Seen("done", None, outcome.result_event, env.generation), released)
-        elif isinstance(outcome, Retry) and env.attempt < self.max_attempts:
-            delay = self.delays_ms[min(env.attempt, len(self.delays_ms)) - 1]
-            nxt = env.with_(attempt=env.attempt + 1)
-            pub.publish(
-                "",
-                retry_queue(self.territory, delay, self.partition),
-                nxt.body,
-                nxt.properties({H_REASON: outcome.reason}),
-            )
-            self.stats["retried"] += 1  # the carnet stays held by this message until it finishes
+    def _settle(self, ch: BlockingChannel, tags: list[int], requeue: bool) -> None:
+        """Acks go out as ``multiple=True`` up to the first message still in work (lanes finish out of
+        order, and a multiple ack covers every earlier tag). Finished messages stuck behind a slow one
+        are acked one by one once they fill half the prefetch, so the channel keeps flowing."""
+        if requeue:
+            for tag in tags:
+                ch.basic_nack(tag, requeue=True)
+                with contextlib.suppress(ValueError):
+                    self._unacked.remove(tag)
         else:
-            code = outcome.code
-            reason = (
-                outcome.reason
-                if isinstance(outcome, Final)
-                else f"gave up after {env.attempt} attempts: {outcome.reason}"
-            )
-            extra = {H_REASON: reason, H_CODE: code, H_ATTEMPTS: env.attempt, H_ORIGIN: self.queue}
-            pub.publish("", dead_queue(self.territory), env.body, env.properties(extra))
-            released = self.store.finish(env, "dead", code=code)
-            self.stats["dead"] += 1
-            self._follow_up(pub, env, None, released)
+            self._finished.update(tags)
+        last = None
+        while self._unacked and self._unacked[0] in self._finished:
+            last = self._unacked.popleft()
+            self._finished.discard(last)
+        if last is not None:
+            ch.basic_ack(last, multiple=True)
+        if len(self._finished) >= max(1, self.prefetch // 2):
+            for tag in sorted(self._finished):
+                ch.basic_ack(tag)
+                with contextlib.suppress(ValueError):
+                    self._unacked.remove(tag)
+            self._finished.clear()
+
+    # -- delivery lanes (threads) ---------------------------------------------------------------
+    def _take(self, lane: queue.Queue[_Item | None], first: _Item) -> tuple[list[_Item], _Item | None, bool]:
+        """``first`` and what else waits in the lane, up to a batch, stopping before a second message of
+        a carnet (its claim must see the first one finished). Returns (batch, left over, stop seen)."""
+        batch, carnets = [first], {first.carnet}
+        while len(batch) < self.batch:
+            try:
+                nxt = lane.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                return batch, None, True
+            if nxt.carnet in carnets:
+                return batch, nxt, False
+            batch.append(nxt)
+            carnets.add(nxt.carnet)
+        return batch, None, False
+
+    def _lane(self, index: int) -> None:
+        lane = self._lanes[index]
+        carry: _Item | None = None
+        while True:
+            first = carry if carry is not None else lane.get()
+            if first is None:
+                return
+            batch, carry, stop = self._take(lane, first)
+            current = [i for i in batch if i.gen == self._gen]  # others: their channel is gone, they return
+            try:
+                if current:
+                    self._handle(current)
+                    self._ack(current)
+            except Exception:
+                # Nothing acked: the batch comes back after the channel closes (or at restart).
+                log.exception("could not finish %d message(s); requeueing them", len(current))
+                self.stats["errors"] += 1
+                self._ack(current, requeue=True)
+                time.sleep(self.reconnect_delay)
+            finally:
+                with self._busy_lock:
+                    self._busy -= len(batch)
+            if stop:
+                if carry is not None:
+                    lane.put(carry)
+                lane.put(None)
+                carry = None
+
+    def _handle(self, items: list[_Item]) -> None:
+        """A batch: claim all in one transaction, deliver one by one, publish what must be durable before
+        the outcome is recorded (retry copies, dead letters), record all outcomes in one transaction, then
+        publish what they cause (result events, released successors) with one confirm wait."""
+        before: list[Outgoing] = []  # confirmed before the outcomes are recorded
+        envs: list[Envelope] = []
+        for item in items:
+            try:
+                envs.append(Envelope.from_amqp(item.props, item.body))
+            except Refusal as refusal:
+                before.append(self._dead_raw(item, refusal.code, str(refusal)))
+        finished: list[tuple[Envelope, str, int | None, bytes | None]] = []
+        seen_again: list[tuple[Envelope, Seen]] = []
+        for env, (status, seen) in zip(envs, self.store.claim_many(envs, self.queue), strict=True):
+            if status == "parked":
+                self.stats["parked"] += 1
+                continue
+            if status == "seen":
+                assert seen is not None
+                self.stats["duplicate"] += 1
+                seen_again.append((env, seen))
+                continue
+            outcome = self._call(env)
+            if isinstance(outcome, Done):
+                finished.append((env, "done", None, outcome.result_event))
+            elif isinstance(outcome, Retry) and env.attempt < self.max_attempts:
+                delay = self.delays_ms[min(env.attempt, len(self.delays_ms)) - 1]
+                nxt = env.with_(attempt=env.attempt + 1)
+                queue_name = retry_queue(self.territory, delay, self.partition)
+                before.append(Outgoing("", queue_name, nxt, nxt.properties({H_REASON: outcome.reason})))
+                self.stats["retried"] += 1  # the carnet stays held by this message until it finishes
+            else:
+                code = outcome.code
+                reason = (
+                    outcome.reason
+                    if isinstance(outcome, Final)
+                    else f"gave up after {env.attempt} attempts: {outcome.reason}"
+                )
+                extra = {H_REASON: reason, H_CODE: code, H_ATTEMPTS: env.attempt, H_ORIGIN: self.queue}
+                before.append(Outgoing("", dead_queue(self.territory), env, env.properties(extra)))
+                finished.append((env, "dead", code, None))
+        if before:
+            self._confirms.send(before)
+        after: list[Outgoing] = []
+        unpark: list[int] = []
+        for (env, outcome_name, _code, event), released in zip(
+            finished, self.store.finish_many(finished), strict=True
+        ):
+            self.stats[outcome_name] += 1
+            seen = Seen("done", None, event, env.generation) if outcome_name == "done" else None
+            after += self._follow_up(env, seen, released, unpark)
+        for env, seen in seen_again:
+            after += self._follow_up(env, seen, self.store.released(env.carnet_id), unpark)
+        if after:
+            self._confirms.send(after)
+        self.store.unpark_many(unpark)
 
     def _call(self, env: Envelope) -> Outcome:
         try:
@@ -358,9 +435,15 @@ class Worker:
         return outcome
 
     def _follow_up(
-        self, pub: _Publishing, env: Envelope, seen: Seen | None, released: list[tuple[int, str, Envelope]]
-    ) -> None:
-        """Everything a finished message causes; safe to repeat after a crash (consumers dedupe)."""
+        self,
+        env: Envelope,
+        seen: Seen | None,
+        released: list[tuple[int, str, Envelope]],
+        unpark: list[int],
+    ) -> list[Outgoing]:
+        """Everything a finished message causes; safe to repeat after a crash (consumers dedupe). The
+        released successors' parking rows go (``unpark``) only once their copies are confirmed."""
+        out = []
         if seen is not None and seen.outcome == "done" and seen.event is not None:
             event = Envelope(
                 kind=env.kind,
@@ -371,19 +454,28 @@ class Worker:
                 correlation_id=env.message_id,
                 content_type="application/json",
             )
-            pub.publish(EVENTS, f"{env.routing_key}.result", event.body, event.properties())
+            out.append(Outgoing(EVENTS, f"{env.routing_key}.result", event))
         for seq, queue_name, nxt in released:
-            pub.publish("", queue_name, nxt.body, nxt.properties())
-            self.store.unpark(seq)
+            out.append(Outgoing("", queue_name, nxt))
+            unpark.append(seq)
+        return out
 
-    def _dead_raw(self, pub: _Publishing, item: _Item, code: int, reason: str) -> None:
+    def _dead_raw(self, item: _Item, code: int, reason: str) -> Outgoing:
         props = item.props
         headers = dict(props.headers or {})
         headers.update({H_REASON: reason, H_CODE: code, H_ATTEMPTS: 0, H_ORIGIN: self.queue})
         props.headers = headers
         props.delivery_mode = pika.DeliveryMode.Persistent.value
-        pub.publish("", dead_queue(self.territory), item.body, props)
         self.stats["dead"] += 1
+        # an envelope only to carry the bytes (the message could not be read as one)
+        raw = Envelope(
+            kind="unreadable",
+            territory=self.territory,
+            carnet_id="",
+            body=item.body,
+            message_id=props.message_id or new_id(),
+        )
+        return Outgoing("", dead_queue(self.territory), raw, props)
 
 
 def load_callable(spec: str) -> Callable[..., object]:
