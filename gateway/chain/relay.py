@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,40 @@ class Incoming:
         return dict(self.message["Payload"])
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One chain message to send (:meth:`ChainRelay.send_many`)."""
+
+    kind: ChainKind
+    carnet_id: str
+    sender: str
+    to: str
+    payload: Mapping[str, Any]
+    message_id: str | None = None
+
+
+def _sent_values(mid: str, kind: str, carnet_id: str, sender: str, to: str, body: bytes) -> dict[str, Any]:
+    return {
+        "message_id": mid,
+        "kind": kind,
+        "carnet_id": carnet_id,
+        "sender": sender,
+        "recipient": to,
+        "body": body,
+    }
+
+
+def _envelope(row: SentRow) -> Envelope:
+    return Envelope(
+        kind=row.kind,
+        territory=row.recipient,
+        carnet_id=row.carnet_id,
+        body=row.body,
+        message_id=row.message_id,
+        content_type="application/xml",
+    )
+
+
 # A handler returns extra ack payload (or None), or raises Refusal for a signed "refused" ack.
 Handler = Callable[[Incoming], Mapping[str, Any] | None]
 
@@ -240,15 +274,36 @@ class ChainRelay:
         *,
         message_id: str | None = None,
     ) -> SentRow:
-        """Sign, record (for ack tracking) and publish with confirms. A message id already recorded is
-        re-sent with its first bytes, so a handler repeating itself after a crash repeats nothing."""
-        if message_id is not None and (row := self.chain.sent_row(message_id)) is not None:
-            self._publish(row.kind, row.recipient, row.carnet_id, row.message_id, row.body)
-            return row
-        mid, body = self.seal(kind, carnet_id, sender, to, payload, message_id=message_id)
-        row = self.chain.record_sent(mid, kind.value, carnet_id, sender, to, body)
-        self._publish(kind.value, to, carnet_id, mid, body)
-        return row
+        """Sign, record (for ack tracking) and publish with confirms: :meth:`send_many` of one."""
+        return self.send_many([Notice(kind, carnet_id, sender, to, payload, message_id)])[0]
+
+    def send_many(self, notices: Sequence[Notice]) -> list[SentRow]:
+        """Sign each notice, record them all (chain_sent rows and their outbox rows in one transaction),
+        then publish them pipelined with one wait for every confirm.
+
+        Raises :class:`~gateway.relay.publisher.PublishError` if the broker did not confirm some: those
+        rows stay in the outbox, which the drainer (``Publisher.drain``) sends again with the same bytes and
+        MessageID, and the receiver dedupes, so an accepted notice is neither lost nor handled twice. A
+        message id already recorded is re-sent with its first bytes, so a handler repeating itself after a
+        crash repeats nothing."""
+        if not notices:
+            return []
+        known = self.chain.sent_rows_in([n.message_id for n in notices if n.message_id is not None])
+        rows: list[dict[str, Any]] = []
+        for n in notices:
+            if n.message_id is not None and (row := known.get(n.message_id)) is not None:
+                rows.append(
+                    _sent_values(row.message_id, row.kind, row.carnet_id, row.sender, row.recipient, row.body)
+                )
+                continue
+            mid, body = self.seal(n.kind, n.carnet_id, n.sender, n.to, n.payload, message_id=n.message_id)
+            rows.append(_sent_values(mid, n.kind.value, n.carnet_id, n.sender, n.to, body))
+        self.declare({r["recipient"] for r in rows})
+        with self.store.begin() as conn:
+            sent = self.chain.record_sent_many(conn, rows)  # a racing copy's first bytes win
+            ids = self.store.outbox_put_many(conn, [(e, CHAIN, e.routing_key) for e in map(_envelope, sent)])
+        self.publisher.send_accepted(ids)
+        return sent
 
     def resend(self, message_id: str) -> SentRow:
         """Publish an unacknowledged message again, same bytes and MessageID (the receiver dedupes)."""
@@ -319,22 +374,24 @@ def _common_name(cert: Any) -> str:
 def record_lifecycle(inc: Incoming) -> Mapping[str, Any]:
     """Default handler for carnet_issued/amended/returned/replaced/closed: the chain's view of the carnet."""
     status = inc.kind.value.removeprefix("carnet_")
-    current = inc.relay.chain.carnet_status(inc.party, inc.carnet_id)
-    if current in ("closed", "replaced") and status != current:
-        # Annex A Art. 13/14: a closed or replaced carnet takes no further life-cycle change
-        raise refuse(
-            Code.CARNET_CLOSED,
-            "/ChainMessage/Kind",
-            f"carnet {inc.carnet_id} is already {current}; it cannot be {status}",
-            "Annex A Art. 14",
-        )
-    if status != "issued" and current is None:
-        raise refuse(
-            Code.CARNET_NOT_FOUND,
-            "/ChainMessage/CarnetID",
-            f"carnet {inc.carnet_id} was never notified as issued to {inc.party}",
-        )
-    inc.relay.chain.set_carnet(inc.party, inc.carnet_id, status, inc.payload, inc.message_id)
+
+    def check(current: str | None) -> None:
+        if current in ("closed", "replaced") and status != current:
+            # Annex A Art. 13/14: a closed or replaced carnet takes no further life-cycle change
+            raise refuse(
+                Code.CARNET_CLOSED,
+                "/ChainMessage/Kind",
+                f"carnet {inc.carnet_id} is already {current}; it cannot be {status}",
+                "Annex A Art. 14",
+            )
+        if status != "issued" and current is None:
+            raise refuse(
+                Code.CARNET_NOT_FOUND,
+                "/ChainMessage/CarnetID",
+                f"carnet {inc.carnet_id} was never notified as issued to {inc.party}",
+            )
+
+    inc.relay.chain.change_carnet(inc.party, inc.carnet_id, status, inc.payload, inc.message_id, check)
     return {"carnet_status": status}
 
 
@@ -385,70 +442,115 @@ class ChainConsumer:
 
     # -- the decision, without the broker (tests and the CLI call it too) ---------------------------
     def process(self, body: bytes) -> Processed:
-        chain = self.relay.chain
-        try:
-            msg, subject = self.relay.open(body)
-            if msg["To"] != self.party:
-                raise refuse(
-                    Code.NOT_AUTHORISED,
-                    "/ChainMessage/To",
-                    f"the message is for {msg['To']}, not {self.party}",
-                )
-        except Refusal as r:
-            found = _CLAIMED_ID.search(body[:4096])
-            p = r.problems[0]
-            chain.record_refused(
-                self.party, found.group(1).decode() if found else None, p.code, p.pointer, p.message
-            )
-            return Processed("invalid", refusal=r)
-        mid = str(msg["MessageID"])
-        if msg["Kind"] == ChainKind.ACK.value:
+        """Decide one message: :meth:`process_many` of one (a handler's crash is raised)."""
+        result = self.process_many([body])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def process_many(self, bodies: Sequence[bytes]) -> list[Processed | Exception]:
+        """Decide a batch of deliveries, in order.
+
+        Each is verified; the acks among them are recorded in one transaction. The other messages are
+        handled under the batch's handling locks (a copy being handled elsewhere waits, then finds the
+        first copy's ack): the handler runs for each message not handled before, its signed ack is made,
+        and all of them are recorded with their acks in one transaction before any is acked to the broker,
+        so a redelivered or re-sent copy gets the same ack bytes back and its handler does not run again.
+        A handler's crash is that message's result (the caller requeues it), not the batch's."""
+        out: list[Processed | Exception | None] = [None] * len(bodies)
+        acks: list[tuple[int, dict[str, Any]]] = []
+        work: list[tuple[int, dict[str, Any], str]] = []
+        for i, body in enumerate(bodies):
+            try:
+                msg, subject = self.relay.open(body)
+                if msg["To"] != self.party:
+                    raise refuse(
+                        Code.NOT_AUTHORISED,
+                        "/ChainMessage/To",
+                        f"the message is for {msg['To']}, not {self.party}",
+                    )
+            except Refusal as r:
+                found = _CLAIMED_ID.search(body[:4096])
+                out[i] = self._invalid(found.group(1).decode() if found else None, r)
+                continue
+            if msg["Kind"] == ChainKind.ACK.value:
+                acks.append((i, msg))
+            else:
+                work.append((i, msg, subject))
+        if acks:
+            self._record_acks(acks, out)
+        if work:
+            with self.relay.chain.handling_many(self.party, [str(m["MessageID"]) for _, m, _ in work]):
+                self._handle_many(work, out)
+        return [r if r is not None else Processed("invalid") for r in out]
+
+    def _invalid(self, message_id: str | None, r: Refusal) -> Processed:
+        p = r.problems[0]
+        self.relay.chain.record_refused(self.party, message_id, p.code, p.pointer, p.message)
+        return Processed("invalid", refusal=r)
+
+    def _record_acks(
+        self, acks: list[tuple[int, dict[str, Any]]], out: list[Processed | Exception | None]
+    ) -> None:
+        rows = []
+        for _, msg in acks:
             payload = msg["Payload"]
             problems = payload.get("problems") or []
             code = problems[0].get("code") if problems else None
             detail = "; ".join(str(p.get("message")) for p in problems) or None
-            if not chain.record_ack(
-                str(msg.get("InReplyTo")), str(payload.get("status")), code, detail, msg["From"]
-            ):
-                r = refuse(
-                    Code.NOT_AUTHORISED,
-                    "/ChainMessage/InReplyTo",
-                    f"{msg['From']} acknowledges {msg.get('InReplyTo')}, which was never sent to it from here",
-                )
-                chain.record_refused(self.party, mid, r.code, r.problems[0].pointer, r.problems[0].message)
-                return Processed("invalid", refusal=r)
-            return Processed("ack")
-        # a copy being handled elsewhere right now: wait for it, then this one is a duplicate
-        with chain.handling(self.party, mid):
-            return self._handle(msg, mid, subject)
-
-    def _handle(self, msg: dict[str, Any], mid: str, subject: Any) -> Processed:
-        chain = self.relay.chain
-        prior = chain.received_ack(self.party, mid)
-        if prior is not None:
-            return Processed(
-                "duplicate", prior[1], derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"]
+            rows.append((str(msg.get("InReplyTo")), str(payload.get("status")), code, detail, msg["From"]))
+        for (i, msg), known in zip(acks, self.relay.chain.record_acks(rows), strict=True):
+            if known:
+                out[i] = Processed("ack")
+                continue
+            r = refuse(
+                Code.NOT_AUTHORISED,
+                "/ChainMessage/InReplyTo",
+                f"{msg['From']} acknowledges {msg.get('InReplyTo')}, which was never sent to it from here",
             )
-        inc = Incoming(self.party, msg, self.relay, subject)
+            out[i] = self._invalid(str(msg["MessageID"]), r)
+
+    def _handle_many(
+        self, work: list[tuple[int, dict[str, Any], str]], out: list[Processed | Exception | None]
+    ) -> None:
+        chain = self.relay.chain
+        prior = chain.received_acks(self.party, list(dict.fromkeys(str(m["MessageID"]) for _, m, _ in work)))
+        fresh: dict[str, tuple[int, dict[str, Any], str, int | None, bytes]] = {}
         assert self.handler is not None
-        try:
-            extra = self.handler(inc) or {}
-            status, code, payload = "accepted", None, {**extra, "status": "accepted"}
-        except Refusal as r:
-            status, code = "refused", r.code
-            payload = {"status": "refused", "problems": [p.as_dict() for p in r.problems]}
-        ack_id = derive_id(mid, "ack")
-        _, ack = self.relay.seal(
-            ChainKind.ACK,
-            msg["CarnetID"],
-            self.party,
-            msg["From"],
-            payload,
-            message_id=ack_id,
-            in_reply_to=mid,
-        )
-        ack = chain.record_received(self.party, msg, status, code, ack) or ack
-        return Processed(status, ack, ack_id, msg["From"], carnet_id=msg["CarnetID"])
+        for i, msg, subject in work:
+            mid = str(msg["MessageID"])
+            if mid in prior or mid in fresh:
+                continue  # handled before, or earlier in this batch: a duplicate
+            try:
+                extra = self.handler(Incoming(self.party, msg, self.relay, subject)) or {}
+                status, code, payload = "accepted", None, {**extra, "status": "accepted"}
+            except Refusal as r:
+                status, code = "refused", r.code
+                payload = {"status": "refused", "problems": [p.as_dict() for p in r.problems]}
+            except Exception as exc:
+                out[i] = exc
+                continue
+            _, ack = self.relay.seal(
+                ChainKind.ACK,
+                msg["CarnetID"],
+                self.party,
+                msg["From"],
+                payload,
+                message_id=derive_id(mid, "ack"),
+                in_reply_to=mid,
+            )
+            fresh[mid] = (i, msg, status, code, ack)
+        stored = chain.record_received_many(self.party, [v[1:] for v in fresh.values()]) if fresh else {}
+        for i, msg, _ in work:
+            if out[i] is not None:
+                continue  # the handler crashed
+            mid = str(msg["MessageID"])
+            first = fresh.get(mid)
+            if first is not None and first[0] == i:
+                status, ack = first[2], stored.get(mid) or first[4]
+            else:
+                status, ack = "duplicate", prior[mid][1] if mid in prior else stored.get(mid) or fresh[mid][4]
+            out[i] = Processed(status, ack, derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"])
 
     # -- the loop -------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -477,46 +579,71 @@ class ChainConsumer:
         ch.basic_qos(prefetch_count=self.prefetch)
         dead = conn.channel()
         dead.confirm_delivery()
-        # Messages that arrived together are processed in order, then their acks go out in one pipelined,
-        # confirmed batch; only then are the deliveries acked. Each ack is recorded before it is sent, so a
-        # crash in between means a redelivery that re-sends the stored ack (no second effect).
-        batch: list[tuple[int, Processed, pika.BasicProperties, bytes]] = []
+        # The deliveries that arrived together are decided as one batch (one transaction for their
+        # records), their acks go out in one pipelined, confirmed batch, and only then are the deliveries
+        # acked (one multiple ack). Each ack is recorded before it is sent, so a crash in between means a
+        # redelivery that re-sends the stored ack (no second effect).
+        batch: list[tuple[int, pika.BasicProperties, bytes]] = []
 
         def on_message(
-            c: BlockingChannel, m: Basic.Deliver, props: pika.BasicProperties, body: bytes
+            _c: BlockingChannel, m: Basic.Deliver, props: pika.BasicProperties, body: bytes
         ) -> None:
-            try:
-                result = self.process(bytes(body))
-                self._count(result.outcome)
-            except Exception as exc:
-                self._count("errors")
-                # quorum queues count redeliveries; a message that keeps failing is parked, not looped on
-                tries = int((props.headers or {}).get("x-delivery-count", 0)) + 1
-                if tries < self.max_attempts:
-                    log.exception("chain consumer %s could not finish a message; requeueing it", self.party)
-                    c.basic_nack(m.delivery_tag, requeue=True)
-                    time.sleep(self.reconnect_delay)
-                    return
-                log.error("chain consumer %s gives up on a message after %d attempts", self.party, tries)
-                result = Processed(
-                    "invalid",
-                    refusal=refuse(
-                        Code.INTERNAL, "/", f"gave up after {tries} attempts: {type(exc).__name__}: {exc}"
-                    ),
-                )
-                self._count("dead")
-            batch.append((m.delivery_tag, result, props, bytes(body)))
+            batch.append((m.delivery_tag, props, bytes(body)))
 
         tag = ch.basic_consume(chain_queue(self.party), on_message)
         while not self._stopping.is_set():
             conn.process_data_events(time_limit=0.2)
             if batch:
-                self._finish(ch, dead, batch)
+                self._run_batch(ch, dead, batch)
                 batch.clear()
         ch.basic_cancel(tag)
         conn.process_data_events(time_limit=0)
         if batch:
-            self._finish(ch, dead, batch)
+            self._run_batch(ch, dead, batch)
+
+    def _run_batch(
+        self, ch: BlockingChannel, dead: BlockingChannel, batch: list[tuple[int, pika.BasicProperties, bytes]]
+    ) -> None:
+        try:
+            results = self.process_many([body for _, _, body in batch])
+        except Exception:
+            self._count("errors")
+            log.exception(
+                "chain consumer %s could not finish %d messages; requeueing", self.party, len(batch)
+            )
+            for delivery_tag, _, _ in batch:
+                ch.basic_nack(delivery_tag, requeue=True)
+            time.sleep(self.reconnect_delay)
+            return
+        done: list[tuple[int, Processed, pika.BasicProperties, bytes]] = []
+        retry = False
+        for (delivery_tag, props, body), result in zip(batch, results, strict=True):
+            if not isinstance(result, Exception):
+                self._count(result.outcome)
+                done.append((delivery_tag, result, props, body))
+                continue
+            self._count("errors")
+            # quorum queues count redeliveries; a message that keeps failing is parked, not looped on
+            tries = int((props.headers or {}).get("x-delivery-count", 0)) + 1
+            if tries < self.max_attempts:
+                log.error(
+                    "chain consumer %s could not finish a message; requeueing it",
+                    self.party,
+                    exc_info=result,
+                )
+                ch.basic_nack(delivery_tag, requeue=True)
+                retry = True
+                continue
+            log.error("chain consumer %s gives up on a message after %d attempts", self.party, tries)
+            gave_up = refuse(
+                Code.INTERNAL, "/", f"gave up after {tries} attempts: {type(result).__name__}: {result}"
+            )
+            self._count("dead")
+            done.append((delivery_tag, Processed("invalid", refusal=gave_up), props, body))
+        if done:
+            self._finish(ch, dead, done)
+        if retry:
+            time.sleep(self.reconnect_delay)
 
     def _finish(
         self,
@@ -533,7 +660,7 @@ class ChainConsumer:
                 ch.basic_nack(delivery_tag, requeue=True)
             time.sleep(self.reconnect_delay)
             return
-        for delivery_tag, result, props, body in batch:
+        for _, result, props, body in batch:
             if result.refusal is not None and result.outcome == "invalid":
                 p = result.refusal.problems[0]
                 headers = dict(props.headers or {})
@@ -550,7 +677,8 @@ class ChainConsumer:
                     ),
                     mandatory=True,
                 )
-            ch.basic_ack(delivery_tag)
+        # every earlier delivery of this channel is settled (acked, or nacked just before): one frame
+        ch.basic_ack(batch[-1][0], multiple=True)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ChainConsumer]:

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -378,6 +378,33 @@ class ChainStore:
             )
             if not res.rowcount:
                 conn.execute(insert(carnets).values(party=party, carnet_id=carnet_id, **values))
+
+    def change_carnet(
+        self,
+        party: str,
+        carnet_id: str,
+        status: str,
+        detail: dict[str, Any],
+        message_id: str,
+        check: Callable[[str | None], None],
+    ) -> None:
+        """Read the carnet's status, let ``check`` refuse the change (it raises), then write the new status:
+        one transaction (the row locked on PostgreSQL, SQLite's one writer), so two changes of one carnet
+        cannot both pass the check on the same old status."""
+        with self.store.begin() as conn:
+            where = (carnets.c.party == party, carnets.c.carnet_id == carnet_id)
+            row = conn.execute(select(carnets.c.status).where(*where).with_for_update()).first()
+            check(None if row is None else str(row[0]))
+            values = {
+                "status": status,
+                "detail": json.dumps(detail, default=str),
+                "message_id": message_id,
+                "updated": time.time(),
+            }
+            if row is None:
+                conn.execute(insert(carnets).values(party=party, carnet_id=carnet_id, **values))
+            else:
+                conn.execute(update(carnets).where(*where).values(**values))
 
     def carnet_status(self, party: str, carnet_id: str) -> str | None:
         with self.store.read() as conn:
