@@ -25,7 +25,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from devtools.testpki import make_test_pki  # noqa: E402
+from conformance.testpki import make_test_pki  # noqa: E402
 from gateway.signing import Signer, TrustStore, Verifier, load_signing_key  # noqa: E402
 from gateway.xmlsafe import parse_xml, serialize  # noqa: E402
 

@@ -24,7 +24,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from devtools.testpki import make_test_pki  # noqa: E402
+from conformance.testpki import make_test_pki  # noqa: E402
 from gateway.messages import declaration_for, split  # noqa: E402
 from gateway.model import load_document  # noqa: E402
 from gateway.signing import Signer, load_signing_key  # noqa: E402

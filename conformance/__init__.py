@@ -1,1 +1,2 @@
-"""Conformance suite: scenarios, runner, national-endpoint simulators, reports."""
+"""Conformance suite: scenarios, runner, national-endpoint simulators, reports, and the throw-away TEST PKI
+(``testpki``) the simulators sign with."""

@@ -25,7 +25,7 @@ def make_chain_keys(directory: str | Path, parties: list[str]) -> Path:
     out = Path(directory)
     if all((out / f"{p.lower()}.key.pem").exists() for p in parties) and (out / "ca.cert.pem").exists():
         return out
-    from devtools.testpki import make_test_pki
+    from conformance.testpki import make_test_pki
 
     make_test_pki(out, [p.lower() for p in parties])
     return out

@@ -1,6 +1,6 @@
-"""Kept for habit: ``python scripts/make_test_pki.py OUTDIR NAMES…`` = ``python -m devtools.testpki``."""
+"""Kept for habit: ``python scripts/make_test_pki.py OUTDIR NAMES…`` = ``python -m conformance.testpki``."""
 
-from devtools.testpki import main
+from conformance.testpki import main
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ from gateway.settings import current
 
 
 def _make_test_pki(keys_dir: Path, codes: list[str]) -> None:
-    from devtools.testpki import make_test_pki
+    from conformance.testpki import make_test_pki
 
     make_test_pki(keys_dir, ["gateway", *(f"sim-{c.lower()}" for c in codes)])
 

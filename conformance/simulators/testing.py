@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.simulators.server import Running, serve_in_thread, start_simulator
-from devtools.testpki import make_test_pki
+from conformance.testpki import make_test_pki
 from gateway.adapters import registry
 from gateway.api.callback import Inbox, callback_app
 

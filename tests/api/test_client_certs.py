@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from devtools.testpki import make_test_pki
+from conformance.testpki import make_test_pki
 from gateway.api.app import create_app
 from gateway.api.clientcert import ClientCertPolicy
 from gateway.api.service import Service

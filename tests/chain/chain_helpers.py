@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pika
 
-from devtools.testpki import make_test_pki
+from conformance.testpki import make_test_pki
 
 ROOT = Path(__file__).resolve().parents[2]
 

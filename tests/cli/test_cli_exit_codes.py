@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.testpki import make_test_pki
+from conformance.testpki import make_test_pki
 from tests.conftest import EXAMPLES
 
 JOURNEY = EXAMPLES / "journey-no-eu-ch.json"

@@ -15,16 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ("gateway", "conformance", "adapters", "devtools")
 
-# Known cycles, each with why it is still here; the list only ever shrinks.
-KNOWN = {
-    frozenset({"gateway.adapters", "adapters"}): "the registry loads the adapter files, which use Adapter",
-    frozenset(
-        {"gateway.transport", "gateway.adapters"}
-    ): "transports take an Adapter; delivery uses transports",
-    frozenset({"gateway.relay", "gateway.store"}): "schema.target_metadata gathers the relay's tables",
-    frozenset({"gateway.chain", "gateway.store"}): "schema.target_metadata gathers the chain's tables",
-    frozenset({"conformance", "devtools"}): "the demo plays the simulators, which use the TEST PKI",
-}
 # The runtime package imports no tool package, but for these (each still to be moved behind a hook).
 TOOL_USE = {("gateway.console", "conformance"): "the console starts conformance runs in-process"}
 
@@ -54,16 +44,13 @@ def _edges() -> dict[tuple[str, str], set[str]]:
     return edges
 
 
-def test_no_new_package_cycles() -> None:
+def test_no_package_cycles() -> None:
     edges = _edges()
     cycles = {frozenset(pair) for pair in edges if (pair[1], pair[0]) in edges}
-    new = cycles - set(KNOWN)
-    assert not new, {
+    assert not cycles, {
         " <-> ".join(sorted(c)): sorted(edges[tuple(sorted(c))] | edges[tuple(sorted(c, reverse=True))])
-        for c in new
+        for c in cycles
     }
-    gone = set(KNOWN) - cycles
-    assert not gone, f"remove these from KNOWN, they are fixed: {[sorted(c) for c in gone]}"
 
 
 def test_the_gateway_package_imports_no_tool_package() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.testpki import make_test_pki
 from devtools.rabbit import RabbitNode
-from devtools.testpki import make_test_pki
 from gateway.chain import ChainKind
 from gateway.chain.relay import ChainRelay, KeyRing
 from gateway.relay import Envelope, Publisher, Store

@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-from devtools import testpki
+from conformance import testpki
 
 ROOT = Path(__file__).resolve().parents[2]
 

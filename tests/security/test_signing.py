@@ -323,7 +323,7 @@ def _weak_signed(pki: dict, key: object) -> bytes:
     from cryptography.hazmat.primitives import serialization as ser
     from signxml import XMLSigner
 
-    from devtools.testpki import _leaf
+    from conformance.testpki import _leaf
 
     ca_key = ser.load_pem_private_key(pki["ca"].key.read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate(pki["ca"].cert.read_bytes())
@@ -345,7 +345,7 @@ def test_rsa_1024_signer_is_refused_even_under_a_trusted_ca(pki: dict) -> None:
 
 
 def test_weak_own_signing_key_is_refused_at_load(pki: dict) -> None:
-    from devtools.testpki import _leaf
+    from conformance.testpki import _leaf
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     now = dt.datetime.now(dt.UTC)

@@ -57,7 +57,7 @@ def test_translate_uk_importation_and_parse_it_back(tmp_path: Path) -> None:
 
 
 def test_translate_re_exportation_by_index_signs_when_asked(tmp_path: Path) -> None:
-    from devtools.testpki import make_test_pki
+    from conformance.testpki import make_test_pki
 
     pki = make_test_pki(tmp_path, ["gateway"])
     r = run(

@@ -4,7 +4,7 @@ Everything written here is TEST material: a root CA named "eATA TEST Root CA - N
 certificate per party, an expired certificate and a self-signed (untrusted) one for negative tests. It is made
 at run time into a directory the caller chooses (a pytest tmp dir, a demo scratch dir) and never committed.
 
-Usage: ``python -m devtools.testpki OUTDIR gateway sim-gb sim-no``
+Usage: ``python -m conformance.testpki OUTDIR gateway sim-gb sim-no``
 
 Parties get ECDSA P-256 keys (fast to make) except those named in ``rsa`` — by default ``gateway`` and the
 extra ``rsa`` party — which get RSA-2048, because RSA-SHA256 is what most national endpoints expect. The
