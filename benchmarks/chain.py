@@ -25,6 +25,7 @@ this process and of the broker, and peak RSS. Without ``--amqp`` a private node 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import shutil
@@ -35,6 +36,7 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pika
 
@@ -155,11 +157,44 @@ def print_phases(path: Path, rate: int, messages: int) -> None:
     )
 
 
+def _party_main(url: str, db: str, keys_dir: Path, go: Any, stop: Any, out: Any) -> None:
+    with ChainRelay(url, db, KeyRing(keys_dir)) as relay, relay.consumer("WCF").running():
+        go.wait()
+        cpu0 = time.process_time()
+        stop.wait()
+        cpu = time.process_time() - cpu0
+    out.put((cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+class Party:
+    """The chain's consumer in a process of its own (spawned: no broker connection inherited)."""
+
+    def __init__(self, url: str, db: str, keys_dir: Path) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.go, self.stop, self.out = ctx.Event(), ctx.Event(), ctx.Queue()
+        self.proc = ctx.Process(target=_party_main, args=(url, db, keys_dir, self.go, self.stop, self.out))
+        self.proc.start()
+
+    def result(self) -> tuple[float, float]:
+        """CPU seconds from ``go`` to now and peak RSS (MB) of the party's process."""
+        self.stop.set()
+        return self.out.get(timeout=60)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.proc.join(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=500)
     ap.add_argument("--batch", type=int, default=100, help="notices per send_many call (1: send)")
     ap.add_argument("--amqp")
+    ap.add_argument(
+        "--split",
+        action="store_true",
+        help="the chain's consumer (WCF) in its own process with its own database, as its gateway runs",
+    )
     ap.add_argument("--phases", type=Path, help="print a py-spy raw profile of a run by step, then stop")
     ap.add_argument("--rate", type=int, default=100, help="with --phases: py-spy's samples per second")
     args = ap.parse_args()
@@ -184,7 +219,10 @@ def main() -> None:
             floor_crypto = crypto_floor(relay, min(n, 200))
             latencies: list[float] = []
             with ExitStack() as stack:
-                consumers = [relay.consumer(p) for p in PARTIES]
+                party = Party(url, f"sqlite:///{work}/wcf.db", keys.keys_dir) if args.split else None
+                if party is not None:
+                    stack.callback(party.close)
+                consumers = [relay.consumer(p) for p in (PARTIES[:1] if args.split else PARTIES)]
                 for c in consumers:
                     stack.enter_context(c.running())
                 notices = [
@@ -193,6 +231,8 @@ def main() -> None:
                 ]
                 start = time.perf_counter()
                 cpu0, broker0 = time.process_time(), broker_cpu(node)
+                if party is not None:
+                    party.go.set()
                 for b in range(0, n, args.batch):
                     t0 = time.perf_counter()
                     relay.send_many(notices[b : b + args.batch])
@@ -205,6 +245,7 @@ def main() -> None:
                 elapsed = time.perf_counter() - start
                 cpu_ms = (time.process_time() - cpu0) / n * 1000
                 broker_ms = (broker_cpu(node) - broker0) / n * 1000
+                party_cpu, party_mb = party.result() if party is not None else (0.0, 0.0)
             rate = n / elapsed
             acked = sum(1 for r in relay.chain.sent_rows() if r.ack_status == "accepted")
             assert acked == n, f"only {acked}/{n} acknowledged"
@@ -225,12 +266,18 @@ def main() -> None:
                 f"  send_many latency ({args.batch} notices a call) p50 {statistics.median(lat) * 1000:.1f} ms, "
                 f"p95 {lat[max(0, int(len(lat) * 0.95) - 1)] * 1000:.1f} ms"
             )
+            here = "sender and the issuer's consumer" if args.split else "sender and both consumers"
             print(
-                f"  CPU per message {cpu_ms:.2f} ms (this process: sender and both consumers; the crypto floor "
-                f"is {1000 / floor_crypto:.2f} ms), broker {broker_ms:.2f} ms"
+                f"  CPU per message {cpu_ms:.2f} ms (this process: {here}; the crypto floor is "
+                f"{1000 / floor_crypto:.2f} ms)"
+                + (f", the chain's process {party_cpu / n * 1000:.2f} ms" if args.split else "")
+                + f", broker {broker_ms:.2f} ms"
                 + ("" if node else " (--amqp: not measured)")
             )
-            print(f"  peak RSS {peak_mb:.0f} MB (this process: sender and both consumers)")
+            print(
+                f"  peak RSS {peak_mb:.0f} MB (this process: {here})"
+                + (f", the chain's process {party_mb:.0f} MB" if args.split else "")
+            )
     finally:
         if node is not None:
             node.stop()
