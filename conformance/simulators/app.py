@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import secrets
 import time
 import uuid
@@ -131,6 +132,7 @@ def create_app(
     _soap_routes(app, sim)
     _rest_routes(app, sim)
     _control_routes(app, sim)
+    app.add_middleware(SoapFastPath, sim=sim)
     return app
 
 
@@ -184,40 +186,79 @@ def _soap_routes(app: FastAPI, sim: Simulator) -> None:
 
     @app.post("/customs/{code}/soap")
     async def soap(code: str, request: Request) -> Response:
-        system = sim.system(code)
-        if system is None or system.adapter.transport != "soap":
-            return PlainTextResponse("no SOAP service for this territory", status_code=404)
-        body = await request.body()  # read first: a client that gives up during a hang then leaves cleanly
-        if (early := await _common_faults(sim, code)) is not None:
-            return early
-        try:
-            call = parse_call(body)
-        except Refusal as exc:
-            return _refused(_version_of(body), exc)
-        if sim.faults_for(code).take("soap_fault") is not None:
+        status, content, media_type = await soap_call(sim, code, await request.body())
+        return Response(content, status_code=status, media_type=media_type)
+
+
+_TEXT = "text/plain; charset=utf-8"
+
+
+async def soap_call(sim: Simulator, code: str, body: bytes) -> tuple[int, bytes, str]:
+    """One SOAP request to territory ``code``: (HTTP status, answer bytes, content type). The body is read
+    first: a client that gives up during a hang then leaves cleanly."""
+    system = sim.system(code)
+    if system is None or system.adapter.transport != "soap":
+        return 404, b"no SOAP service for this territory", _TEXT
+    if (early := await _common_faults(sim, code)) is not None:
+        return early.status_code, bytes(early.body), _TEXT
+    try:
+        call = parse_call(body)
+    except Refusal as exc:
+        return _refused(_version_of(body), exc)
+    if sim.faults_for(code).take("soap_fault") is not None:
+        return _fault_response(
+            call.soap_ns, Code.CUSTOMS_FAULT, "/", "simulated internal error", client=False
+        )
+    if sim.faults_for(code).take("malformed") is not None:
+        return 200, b"<soap:Envelope><broken", CONTENT_TYPE[call.soap_ns]
+    try:
+        if call.operation == "SubmitDeclaration":
+            response = system.receive(call.binary("document"))
+            status, document = "answered", _document(sim, system, response)
+            ack = call.text("messageId") or response.in_reply_to
+        elif call.operation == "QueryStatus":
+            ack = call.text("messageId") or ""
+            found = system.find(ack)
+            status, document = ("answered", _document(sim, system, found)) if found else ("unknown", None)
+        else:
             return _fault_response(
-                call.soap_ns, Code.CUSTOMS_FAULT, "/", "simulated internal error", client=False
+                call.soap_ns, Code.UNKNOWN_FIELD, "/Envelope/Body", f"unknown operation {call.operation}"
             )
-        if sim.faults_for(code).take("malformed") is not None:
-            return Response(b"<soap:Envelope><broken", media_type=CONTENT_TYPE[call.soap_ns])
-        try:
-            if call.operation == "SubmitDeclaration":
-                response = system.receive(call.binary("document"))
-                status, document = "answered", _document(sim, system, response)
-                ack = call.text("messageId") or response.in_reply_to
-            elif call.operation == "QueryStatus":
-                ack = call.text("messageId") or ""
-                found = system.find(ack)
-                status, document = ("answered", _document(sim, system, found)) if found else ("unknown", None)
-            else:
-                return _fault_response(
-                    call.soap_ns, Code.UNKNOWN_FIELD, "/Envelope/Body", f"unknown operation {call.operation}"
-                )
-        except Refusal as exc:
-            return _refused(call.soap_ns, exc)
-        tag = f"{call.operation}Response"
-        payload = element(CUSTOMS_NS, tag, {"status": status, "ackId": ack, "document": document})
-        return Response(envelope(call.soap_ns, payload), media_type=CONTENT_TYPE[call.soap_ns])
+    except Refusal as exc:
+        return _refused(call.soap_ns, exc)
+    tag = f"{call.operation}Response"
+    payload = element(CUSTOMS_NS, tag, {"status": status, "ackId": ack, "document": document})
+    return 200, envelope(call.soap_ns, payload), CONTENT_TYPE[call.soap_ns]
+
+
+_SOAP_PATH = re.compile(r"/customs/([^/]+)/soap")
+
+
+class SoapFastPath:
+    """Pure ASGI in front of the app: a SOAP POST (the relay's hot path, the demo's and the suite's
+    load) goes straight to :func:`soap_call`, without the framework's routing, request and response
+    objects; the answer is the same bytes. Everything else passes to the app."""
+
+    def __init__(self, app: Any, sim: Simulator) -> None:
+        self.app, self.sim = app, sim
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        m = _SOAP_PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+        if m is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        status, content, media_type = await soap_call(self.sim, m.group(1), b"".join(chunks))
+        headers = [(b"content-length", str(len(content)).encode()), (b"content-type", media_type.encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
 
 
 def _version_of(body: bytes) -> str:
@@ -225,15 +266,17 @@ def _version_of(body: bytes) -> str:
     return SOAP12 if SOAP12.encode() in body[:2048] else SOAP11
 
 
-def _refused(soap_ns: str, exc: Refusal) -> Response:
+def _refused(soap_ns: str, exc: Refusal) -> tuple[int, bytes, str]:
     """A refused document is the sender's fault (Client/Sender) unless customs itself failed (5xx)."""
     p = exc.problems[0]
     return _fault_response(soap_ns, p.code, p.pointer, p.message, client=p.code < 500)
 
 
-def _fault_response(soap_ns: str, code: int, pointer: str, message: str, *, client: bool = True) -> Response:
+def _fault_response(
+    soap_ns: str, code: int, pointer: str, message: str, *, client: bool = True
+) -> tuple[int, bytes, str]:
     data = fault(soap_ns, CUSTOMS_NS, client=client, code=code, pointer=pointer, message=message)
-    return Response(data, status_code=500, media_type=CONTENT_TYPE[soap_ns])
+    return 500, data, CONTENT_TYPE[soap_ns]
 
 
 # -- REST (CDS-like) -------------------------------------------------------------------------------
