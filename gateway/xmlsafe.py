@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypedDict
 
 from lxml import etree
 
@@ -52,7 +53,23 @@ class XmlLimits:
 
 DEFAULT_LIMITS = XmlLimits()
 
-_PARSER_OPTIONS: dict[str, bool] = {
+
+class _ParserOptions(TypedDict):
+    """The keyword arguments of ``etree.XMLParser`` the policy sets, so each is checked by name."""
+
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    attribute_defaults: bool
+    huge_tree: bool
+    remove_pis: bool
+    remove_comments: bool
+    strip_cdata: bool
+    recover: bool
+
+
+_PARSER_OPTIONS: _ParserOptions = {
     "resolve_entities": False,
     "no_network": True,
     "load_dtd": False,

@@ -49,7 +49,8 @@ def build(
     message_id: str | None = None,
     at: datetime | None = None,
 ) -> etree._Element:
-    root = etree.Element(_q("ChainMessage"), nsmap={None: NS})
+    # lxml takes None as the default namespace's prefix; lxml-stubs type the keys as str only
+    root = etree.Element(_q("ChainMessage"), nsmap={None: NS})  # type: ignore[dict-item]
     fields = [
         ("MessageID", message_id or uuid.uuid4().hex),
         ("Kind", kind.value),

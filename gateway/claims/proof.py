@@ -44,32 +44,30 @@ class Proof:
 def assemble_proof(doc: CarnetDocument, claim: Claim) -> Proof:
     items = parse_items(claim.items, doc.carnet.items_by_number.keys())
     claimed = customs_territory(claim.territory)
-    committed = [t for t in doc.transactions if t.state == TransactionState.COMMITTED and t.endorsement]
+    committed = [
+        (t, t.endorsement)
+        for t in doc.transactions
+        if t.state == TransactionState.COMMITTED and t.endorsement is not None
+    ]
     evidence: list[Evidence] = []
     missing: list[int] = []
     for item in items:
         found = None
         imported = False
-        for t in committed:
+        for t, e in committed:
             if item not in parse_items(t.items, doc.carnet.items_by_number.keys()):
                 continue
             here = customs_territory(t.territory)
             if t.kind in (K.IMPORTATION, K.TRANSIT_START) and here == claimed:
                 imported, found = True, None  # a newer admission (or transit) needs newer proof
             elif imported and t.kind == K.TRANSIT_DISCHARGE and here == claimed:
-                found = Evidence(
-                    item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 2.3"
-                )  # type: ignore[union-attr]
+                found = Evidence(item, t.transaction_id, t.kind, t.office, e.reference, "Annex A Art. 2.3")
             elif imported and t.kind in (K.RE_EXPORTATION, K.RE_EXPORTATION_EXIT) and here == claimed:
-                found = Evidence(
-                    item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.1"
-                )  # type: ignore[union-attr]
+                found = Evidence(item, t.transaction_id, t.kind, t.office, e.reference, "Annex A Art. 10.1")
             elif (
                 imported and found is None and here != claimed and t.kind in (K.IMPORTATION, K.RE_IMPORTATION)
             ):
-                found = Evidence(
-                    item, t.transaction_id, t.kind, t.office, t.endorsement.reference, "Annex A Art. 10.2"
-                )  # type: ignore[union-attr]
+                found = Evidence(item, t.transaction_id, t.kind, t.office, e.reference, "Annex A Art. 10.2")
         if found is None and imported:
             found = _replacement(doc, item, claimed)
         if found:

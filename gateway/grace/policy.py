@@ -6,6 +6,7 @@ names the rule and source that made it, so an officer or a holder can check it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -19,7 +20,7 @@ from gateway.yamlio import load_yaml
 
 def _group(name: str) -> frozenset[str]:
     """``EATA``: every territory with an adapter; ``EU``: the Union's member states."""
-    groups = {"EATA": eata_countries, "EU": lambda: EU_MEMBERS}
+    groups: dict[str, Callable[[], frozenset[str]]] = {"EATA": eata_countries, "EU": lambda: EU_MEMBERS}
     if name not in groups:
         raise ValueError(f"unknown territory group {name!r}: EATA, EU or a list of codes")
     return groups[name]()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -81,7 +82,7 @@ class Declaration(StrictModel):
     representative: Trader | None = None
     issuing_association: ShortText
     issuing_country: CountryCode
-    valid_until: date
+    valid_until: dt.date  # `date` here is the field above
     annex: Annex
     intended_use: Text
     currency: CurrencyCode

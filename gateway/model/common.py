@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-SCHEMA_VERSION = "eata/v1"
+SCHEMA_VERSION: Final = "eata/v1"
 
 
 class StrictModel(BaseModel):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from gateway.errors import Code, Problem, Refusal, pointer, refuse
+
+if TYPE_CHECKING:
+    from gateway.model.document import CarnetDocument
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,7 +34,7 @@ _PATTERNS = {
 }
 
 
-def _sentence(err: dict) -> str:
+def _sentence(err: ErrorDetails) -> str:
     kind = err["type"]
     field = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
     if kind == "string_pattern_mismatch":
@@ -55,13 +59,20 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
     return problems
 
 
-def load_document(data: bytes | str, model: type[M] | None = None) -> M:
-    """Parse and validate eATA JSON strictly; raise :class:`Refusal` with every problem found."""
+@overload
+def load_document(data: bytes | str) -> CarnetDocument: ...
+@overload
+def load_document(data: bytes | str, model: type[M]) -> M: ...
+
+
+def load_document(data: bytes | str, model: type[BaseModel] | None = None) -> BaseModel:
+    """Parse and validate eATA JSON strictly (a carnet document unless ``model`` says otherwise); raise
+    :class:`Refusal` with every problem found."""
     from gateway.model.document import CarnetDocument
 
     target = model or CarnetDocument
     try:
-        return target.model_validate_json(data)  # type: ignore[return-value]
+        return target.model_validate_json(data)
     except ValidationError as exc:
         problems = problems_from_validation(exc)
         if problems and all(p.code == Code.UNREADABLE for p in problems):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
@@ -70,7 +71,7 @@ def sum_row(label: str, pieces: int, value: Decimal, currency: str) -> list[Flow
 
 
 def _style(palette: Palette, rows: int, brought: bool) -> TableStyle:
-    cmds: list[tuple] = [
+    cmds: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.5, palette.ink),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),

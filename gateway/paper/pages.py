@@ -69,7 +69,7 @@ class NumberedCanvas(Canvas):
 
     def showPage(self) -> None:  # reportlab's camelCase name
         self._pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # reportlab's own page reset; its stubs omit private names
 
     def save(self) -> None:
         total = len(self._pages)
@@ -77,7 +77,7 @@ class NumberedCanvas(Canvas):
             self.__dict__.update(state)
             self.setFont(s.FONT, 6.6)
             self.drawRightString(
-                s.PAGE_W - s.RIGHT, s.BOTTOM - 3 * mm - 18, f"Page {self._pageNumber} of {total}"
+                s.PAGE_W - s.RIGHT, s.BOTTOM - 3 * mm - 18, f"Page {self.getPageNumber()} of {total}"
             )
             super().showPage()
         super().save()

@@ -7,8 +7,11 @@ general-list extract of the declared items, flowing onto continuation sheets whe
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -162,8 +165,8 @@ def _header(ctx: VoucherContext, title: str, payload: str) -> Table:
     return table
 
 
-def _box(label: str, value: str, style: object = s.BODY) -> list[Flowable]:
-    return [Paragraph(label, s.LABEL), Paragraph(value, style)]  # type: ignore[arg-type]
+def _box(label: str, value: str, style: ParagraphStyle = s.BODY) -> list[Flowable]:
+    return [Paragraph(label, s.LABEL), Paragraph(value, style)]
 
 
 def _cover_boxes(ctx: VoucherContext, palette: Palette) -> Table:
@@ -212,7 +215,7 @@ def _cover_boxes(ctx: VoucherContext, palette: Palette) -> Table:
     return _grid(rows, palette)
 
 
-def _grid(rows: list[list[object]], palette: Palette) -> Table:
+def _grid(rows: Sequence[list[Any]], palette: Palette) -> Table:
     table = Table(rows, colWidths=(s.FRAME_W * 0.56, s.FRAME_W * 0.44))
     table.setStyle(
         TableStyle(

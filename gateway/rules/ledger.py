@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Protocol, TypedDict
 
 from gateway import offices
 from gateway.errors import Code, Problem, Refusal, pointer, refuse
@@ -45,6 +46,20 @@ CLOSING_KINDS = {
     K.ABANDONMENT: "Convention Art. 14",
 }
 OfficeCheck = Callable[[str], bool]
+
+
+class Wrong(Protocol):
+    """Builds the refusal for an item in the wrong state: what was expected, the article broken."""
+
+    def __call__(self, expected: str, article: str | None = None) -> Refusal: ...
+
+
+class _Moved(TypedDict):
+    """What every position a transaction makes records of it."""
+
+    country: str
+    since: date
+    under: str
 
 
 @dataclass
@@ -225,7 +240,7 @@ class Ledger:
                 article,
             )
 
-        common = {"country": tx.territory, "since": tx.date, "under": tx.transaction_id}
+        common: _Moved = {"country": tx.territory, "since": tx.date, "under": tx.transaction_id}
         e = tx.endorsement
         kind = tx.kind
         if kind == K.EXPORTATION:
@@ -386,7 +401,9 @@ class Ledger:
             )
         return e.final_date
 
-    def _transit_start(self, tx, pos, territory, at, wrong, common) -> Position:  # type: ignore[no-untyped-def]
+    def _transit_start(
+        self, tx: Transaction, pos: Position, territory: str, at: str, wrong: Wrong, common: _Moved
+    ) -> Position:
         t = tx.transit
         if t is None:
             raise refuse(
@@ -421,7 +438,9 @@ class Ledger:
             **common,
         )
 
-    def _transit_discharge(self, tx, pos, territory, at, wrong, common) -> Position:  # type: ignore[no-untyped-def]
+    def _transit_discharge(
+        self, tx: Transaction, pos: Position, territory: str, at: str, wrong: Wrong, common: _Moved
+    ) -> Position:
         if pos.where != Where.IN_TRANSIT or pos.territory != territory:
             raise wrong(f"only goods in transit through {territory} can be discharged there")
         if tx.office != pos.office_of_destination:

@@ -29,7 +29,7 @@ class SigningKey:
     def __post_init__(self) -> None:
         if not isinstance(self.key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise refuse(Code.NOT_CONFIGURED, "/", "The signing key must be an RSA or ECDSA private key.")
-        if self.cert.public_key().public_numbers() != self.key.public_key().public_numbers():
+        if self.cert.public_key() != self.key.public_key():
             raise refuse(
                 Code.NOT_CONFIGURED, "/", "The signing certificate does not belong to the signing key."
             )
@@ -106,9 +106,9 @@ def _from_pkcs12(data: bytes, password: bytes | None, path: str | Path) -> Signi
 def _assemble(key: object, certs: list[x509.Certificate], source: str | Path) -> SigningKey:
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise refuse(Code.NOT_CONFIGURED, "/", f"The key in {source} is neither RSA nor ECDSA.")
-    public = key.public_key().public_numbers()
+    public = key.public_key()
     # Whatever order the file uses, the certificate of this key goes first.
-    own = [c for c in certs if c.public_key().public_numbers() == public]
+    own = [c for c in certs if c.public_key() == public]
     if not own:
         raise refuse(Code.NOT_CONFIGURED, "/", f"No certificate in {source} matches the signing key.")
     return SigningKey(key=key, cert=own[0], chain=tuple(c for c in certs if c is not own[0]))

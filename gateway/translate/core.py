@@ -292,7 +292,8 @@ def _refuse_missing(m: Mapping, root: etree._Element, data: dict[str, Any]) -> N
 
 def _drop_if(data: dict[str, Any], keys: list[str], value: str) -> None:
     for k in keys[:-1]:
-        data = data.get(k) if isinstance(data.get(k), dict) else {}
+        inner = data.get(k)
+        data = inner if isinstance(inner, dict) else {}
     if data.get(keys[-1]) == value:
         del data[keys[-1]]
 

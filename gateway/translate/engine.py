@@ -154,7 +154,8 @@ def to_xml(
     m: Mapping, data: dict[str, Any], territory: str, params: dict[str, Any] | None = None
 ) -> _Element:
     """Build the national XML tree for a JSON-mode message dict."""
-    root = etree.Element(m.root, nsmap=m.nsmap)
+    # lxml takes None as the default namespace's prefix; lxml-stubs type the keys as str only
+    root = etree.Element(m.root, nsmap=m.nsmap)  # type: ignore[arg-type]
     _Out(m, territory, m.params_for(territory, params), data).run(m.rules, data, root, "")
     return root
 

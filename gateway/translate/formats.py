@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import SupportsInt
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +14,15 @@ class Format:
     name: str
     out: Callable[[object], str]
     back: Callable[[str], object]
+
+
+def _int_out(v: object) -> str:
+    # JSON mode gives an int (or its text); anything else is refused as int() refuses it.
+    if isinstance(v, str | bytes | SupportsInt):
+        return str(int(v))
+    raise TypeError(
+        f"int() argument must be a string, a bytes-like object or a real number, not {type(v).__name__!r}"
+    )
 
 
 def _decimal_out(v: object) -> str:
@@ -77,7 +87,7 @@ FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("str", str, str),
-        Format("int", lambda v: str(int(v)), int),  # type: ignore[arg-type]
+        Format("int", _int_out, int),
         Format("decimal", _decimal_out, lambda t: t),
         Format("date", str, lambda t: date.fromisoformat(t).isoformat()),
         Format("date102", lambda v: str(v).replace("-", ""), _date102_back),

@@ -104,7 +104,7 @@ _local = threading.local()  # one compiled schema per thread: a schema's error l
 
 
 def _driver(where: Path, name: str) -> etree.XMLSchema:
-    cache = _local.__dict__.setdefault("drivers", {})
+    cache: dict[tuple[Path, str], etree.XMLSchema] = _local.__dict__.setdefault("drivers", {})
     if (where, name) not in cache:
         doc = etree.parse(str(data_dir("xsd") / "cds-envelope" / name))
         doc.docinfo.URL = str(where / name)  # its relative imports resolve in the publisher's folder

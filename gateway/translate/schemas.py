@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import Protocol, cast
 
 from lxml import etree
 
 from gateway.errors import Code, Problem, Refusal
 from gateway.resources import data_dir
+
+
+class _LogEntry(Protocol):
+    """What a libxml2 error log entry carries (lxml-stubs declare ``_ErrorLog`` without its entries)."""
+
+    path: str
+    line: int
+    message: str
+
 
 _local = threading.local()  # XMLSchema objects are not safe to share across threads while validating
 
@@ -48,7 +59,7 @@ def problems(schema: etree.XMLSchema, root: etree._Element, limit: int = 20) -> 
         return []
     tree = root.getroottree()
     out: list[Problem] = []
-    for err in list(schema.error_log)[:limit]:
+    for err in list(cast("Iterable[_LogEntry]", schema.error_log))[:limit]:
         where = err.path or tree.getpath(root)
         out.append(Problem(Code.SCHEMA, where, f"line {err.line}: {err.message}"))
     return out
