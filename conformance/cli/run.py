@@ -6,6 +6,7 @@ be set up (bad scenario file, unknown territory, missing key).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,10 @@ from gateway.cli.output import EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE, console, er
 
 conformance_app = typer.Typer(help="Conformance suite: scenarios × territories, with reports to hand in.")
 app.add_typer(conformance_app, name="conformance")
+
+
+def _event(data: dict[str, object]) -> None:
+    print(json.dumps(data), flush=True)  # one line each, flushed: the console reads them as they come
 
 
 def _codes(value: str) -> list[str] | None:
@@ -49,12 +54,22 @@ def run(
     ] = "",
     workers: Annotated[int, typer.Option(min=1, help="Territories played in parallel")] = 30,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    events: Annotated[
+        bool,
+        typer.Option(
+            help="JSON lines on stdout instead of the summary: the planned total, then each case as it ends"
+        ),
+    ] = False,
 ) -> None:
-    """Play the scenarios and write junit.xml, results.json, report.html and evidence/ under --out."""
+    """Play the scenarios and write junit.xml, results.json, report.html and evidence/ under --out.
+
+    ``--events`` is what the operator console reads: it runs the suite as a process of its own (the
+    runtime imports no tool package) and follows it by these lines."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from conformance.runner import Options, ScenarioError, load_scenarios, run_suite
     from conformance.runner.reports import print_summary, write_reports
+    from conformance.runner.results import CaseResult
     from conformance.runner.runner import plan
     from conformance.simulators.faults import parse
     from gateway.adapters import registry
@@ -92,15 +107,21 @@ def run(
             disable=not progress,
             transient=True,
         )
+        if events:
+            _event({"total": total})
         with bar:
             task = bar.add_task("", total=total)
-            result = run_suite(
-                options,
-                lambda case: bar.update(task, advance=1, description=f"{case.territory} {case.scenario}"),
-            )
+
+            def ended(case: CaseResult) -> None:
+                bar.update(task, advance=1, description=f"{case.territory} {case.scenario}")
+                if events:
+                    _event({"territory": case.territory, "scenario": case.scenario, "status": case.status})
+
+            result = run_suite(options, ended)
     except (ScenarioError, ValueError, Refusal, OSError) as exc:
         err_console.print(f"[red]conformance run not started:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from None
     write_reports(result)
-    print_summary(result, console)
+    if not events:
+        print_summary(result, console)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_REFUSED)

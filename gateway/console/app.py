@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -65,7 +68,9 @@ class Run:
 
 
 class Runs:
-    """Conformance runs started from the console, one at a time, each in a thread of its own."""
+    """Conformance runs started from the console, one at a time, each a ``conformance run`` process of its
+    own: the runtime imports no tool package, and the runner's environment (simulator URLs, keys) stays out
+    of the gateway's. The process says how far it is in JSON lines (``--events``) and writes the reports."""
 
     def __init__(self, root: Path, workers: int) -> None:
         self.root, self.workers = root, workers
@@ -76,39 +81,50 @@ class Runs:
         return next((r for r in self.runs.values() if r.state == "running"), None)
 
     def start(self, territories: list[str], by: str) -> Run:
-        from conformance.runner.runner import Options, plan
-        from conformance.runner.scenarios import SCENARIOS_DIR, load_scenarios
-
         with self.lock:
             if self.running() is not None:
                 raise RuntimeError("a conformance run is already under way")
             run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-            run = Run(run_id, sorted(territories), self.root / run_id, by=by)
-            run.total = len(plan(load_scenarios(SCENARIOS_DIR, None), run.territories))
+            run = Run(run_id, sorted(territories), (self.root / run_id).resolve(), by=by)
+            run.out_dir.mkdir(parents=True, exist_ok=True)
+            command = [
+                sys.executable, "-m", "gateway", "conformance", "run",
+                "--territory", ",".join(run.territories), "--out", str(run.out_dir),
+                "--workers", str(self.workers), "--no-progress", "--events",
+            ]  # fmt: skip
+            stderr = (run.out_dir / "run.log").open("wb")
+            try:
+                process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            finally:
+                stderr.close()  # the child holds its own copy
             self.runs[run_id] = run
-        options = Options(territories=run.territories, out_dir=run.out_dir, workers=self.workers)
         threading.Thread(
-            target=self._play, args=(run, options), name=f"console-conformance-{run_id}", daemon=True
+            target=self._follow, args=(run, process), name=f"console-conformance-{run_id}", daemon=True
         ).start()
         return run
 
-    def _play(self, run: Run, options: Any) -> None:
-        from conformance.runner.reports import write_reports
-        from conformance.runner.runner import run_suite
-
-        def progress(case: Any) -> None:
-            run.done += 1
-            if case.status == "passed":
-                run.passed += 1
-            elif case.status in ("failed", "error"):
-                run.failed += 1
-
-        try:
-            write_reports(run_suite(options, progress))
+    def _follow(self, run: Run, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # not one of ours
+            if "total" in event:
+                run.total = int(event["total"])
+            elif event.get("status"):
+                run.done += 1
+                if event["status"] == "passed":
+                    run.passed += 1
+                elif event["status"] in ("failed", "error"):
+                    run.failed += 1
+        code = process.wait()
+        if code in (0, 1) and (run.out_dir / "report.html").is_file():  # 1: a case failed, still a report
             run.state = "finished"
-        except Exception as exc:  # shown on the run's page
-            log.exception("conformance run %s failed", run.id)
-            run.state, run.error = "failed", str(exc)
+        else:
+            errors = (run.out_dir / "run.log").read_text(errors="replace").strip().splitlines()
+            log.error("conformance run %s ended with exit code %s", run.id, code)
+            run.state, run.error = "failed", (errors[-1] if errors else f"exit code {code}")[:500]
         run.finished = time.time()
 
 
