@@ -144,6 +144,8 @@ def test_an_operator_runs_the_conformance_suite_and_opens_its_report(site) -> No
         assert "failed</strong>" not in page, page
         time.sleep(1)
     assert "<strong>finished</strong>" in page and ", 0 failed" in page
+    counted = re.search(r"(\d+) of (\d+) cases", page)  # followed from the run's own event lines
+    assert counted and counted[1] == counted[2] != "0", page
     report = c.get(f"{started.url}/report/report.html")
     assert report.status_code == 200 and "NO" in report.text and "<html" in report.text.lower()
     assert c.get(f"{started.url}/report/%2E%2E/%2E%2E/etc/passwd").status_code == 404
