@@ -33,7 +33,3 @@ def offices() -> dict[str, Office]:
 
 def known(office: str) -> bool:
     return office in offices()
-
-
-def of_country(country: str) -> list[Office]:
-    return [o for o in offices().values() if o.country == country]

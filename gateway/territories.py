@@ -41,10 +41,6 @@ def customs_territory(country: str) -> str:
     return EU if country in EU_MEMBERS else country
 
 
-def same_customs_territory(a: str, b: str) -> bool:
-    return customs_territory(a) == customs_territory(b)
-
-
 def covered(country: str, countries_of_use: list[str] | tuple[str, ...]) -> bool:
     """Whether a carnet listing ``countries_of_use`` (box P) may be used in ``country``.
 

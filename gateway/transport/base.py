@@ -81,13 +81,6 @@ def _tls(client_cert: str | None) -> ssl.SSLContext:
     return context
 
 
-def close_clients() -> None:
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
-
-
 def from_exception(exc: httpx.HTTPError) -> Outcome:
     """Network-level failures: all worth another try later."""
     if isinstance(exc, httpx.TimeoutException):
