@@ -72,7 +72,7 @@ def install_openapi(app: FastAPI) -> None:
                 js = model.model_json_schema(ref_template=_REF, mode="validation")
                 components.update(js.pop("$defs", {}))
                 components[model.__name__] = js
-                for method in route.methods:
+                for method in route.methods or ():
                     schema["paths"][path][method.lower()]["requestBody"] = {
                         "required": True,
                         "content": {

@@ -41,7 +41,7 @@ class Inbox:
     def _answered(self, partial: dict[str, object]) -> dict[str, object] | None:
         """The declaration an answer replies to, found by the LRN or MRN it names (Service.answered):
         real answers name no carnet or transaction; one naming nothing sent is refused 314."""
-        return self.service.answered(partial)  # type: ignore[arg-type]
+        return self.service.answered(partial)
 
     def answer(self, territory: str, response: Response) -> str:
         return self.service.apply_response(response, territory)

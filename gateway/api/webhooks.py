@@ -142,6 +142,7 @@ class WebhookDispatcher:
             "webhook-signature": sign(hook["secret"], msg_id, stamp, body),
         }
         permanent = False
+        why: str | None  # None once delivered
         try:
             target = self.policy.parse(hook["url"])
         except Refusal as exc:  # stored before URLs were checked: it will never work

@@ -40,7 +40,7 @@ from gateway.model import Association, Carnet, CarnetDocument, Claim, ClaimStatu
 from gateway.territories import EU_MEMBERS, customs_territory
 
 # The gateway's endorsement log, by carnet id (in the service: ``Database.carnet(id).doc``).
-Documents = Callable[[str], CarnetDocument]
+Documents = Callable[[str], CarnetDocument | None]  # None: not in the log (refused, 404)
 
 
 def customs_party(territory: str) -> str:
@@ -84,7 +84,7 @@ def route(carnet: Carnet, territory: str) -> Route:
 
 
 def _claim_json(claim: Claim) -> dict[str, Any]:
-    return json.loads(claim.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+    return json.loads(claim.model_dump_json(exclude_none=True))
 
 
 def _evidence(proof: Proof) -> list[dict[str, Any]]:

@@ -10,8 +10,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from typing import TYPE_CHECKING
 
 from gateway.cli.app import SETTINGS, app
+
+if TYPE_CHECKING:
+    import typer
 
 # command or group name -> (module in gateway.cli, or a tool's module in full, short help as --help shows it)
 COMMANDS: dict[str, tuple[str, str]] = {}  # filled below, in --help order
@@ -39,7 +43,7 @@ def load_all() -> None:
         importlib.import_module(_module(module))
 
 
-def _help_app():  # type: ignore[no-untyped-def]
+def _help_app() -> typer.Typer:
     """The top-level CLI with a placeholder per command: its --help, without importing any command."""
     import typer
 
@@ -54,7 +58,7 @@ def cli(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     name = next((a for a in args if not a.startswith("-")), None)
     entry = COMMANDS.get(name) if name is not None else None
-    if entry is None:  # no command, top-level help, or an unknown name (typer's own message)
+    if name is None or entry is None:  # no command, top-level help, or an unknown name (typer's own message)
         if name is None:
             _help_app()(args=args)
         app(args=args)

@@ -47,7 +47,7 @@ class LazyTyper(typer.Typer):
             loader, self._loader = self._loader, None
             loader()
 
-    @property  # type: ignore[override]
+    @property
     def registered_commands(self) -> list[Any]:
         self._complete()
         return self._commands
@@ -56,7 +56,7 @@ class LazyTyper(typer.Typer):
     def registered_commands(self, value: list[Any]) -> None:
         self._commands = value
 
-    @property  # type: ignore[override]
+    @property
     def registered_groups(self) -> list[Any]:
         self._complete()
         return self._groups

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -112,7 +112,7 @@ def ledger(file: FileArg, as_json: JsonOpt = False, today: TodayOpt = None) -> N
     """Replay a carnet's committed transactions: where each item is, its open deadline, and its flags."""
     doc, led = judged(file, as_json)
     flags = _flags(led, today)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "item": p.item,
             "description": doc.carnet.items_by_number[p.item].description,

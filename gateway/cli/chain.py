@@ -57,7 +57,7 @@ def open_relay(amqp: str | None, store: str | None, keys: Path | None) -> Any:
 
 
 def _row(r: Any) -> dict[str, Any]:
-    return r.as_dict()  # type: ignore[no-any-return]
+    return r.as_dict()
 
 
 @chain_app.command("send")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,6 +14,7 @@ from gateway.cli.app import app
 from gateway.cli.carnet import read_document
 from gateway.cli.output import console, emit_json, report_refusal
 from gateway.errors import Code, Problem, Refusal
+from gateway.model import CarnetDocument
 from gateway.rules import judge
 
 claims_app = typer.Typer(help="Claims against the guarantee chain (Annex A Art. 8-11).", no_args_is_help=True)
@@ -28,7 +29,7 @@ Today = Annotated[str | None, typer.Option("--today", help="Assess as of this da
 def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
     """List every open claim with its next step and date, earliest first."""
     day = date.fromisoformat(today) if today else date.today()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for f in files:
         doc = read_document(f, as_json)
         for claim in doc.claims:
@@ -63,15 +64,15 @@ def due(files: Files, today: Today = None, as_json: JsonOpt = False) -> None:
         if r["claim_id"] is None:  # a flag: overdue, no claim yet
             table.add_row("-", r["carnet_id"], r["territory"] or "", r["next_step"], r["due"] or "", "", "")
             continue
-        proof = ", ".join(r["proof"]) if r["proof_in_log"] else "not complete"
+        evidence = ", ".join(r["proof"]) if r["proof_in_log"] else "not complete"
         cap = f"{r['cap']} {r['currency']}" + (" (claim capped)" if r["capped_at"] else "")
         table.add_row(
-            r["claim_id"], r["carnet_id"], r["territory"], r["next_step"], r["due"] or "", cap, proof
+            r["claim_id"], r["carnet_id"], r["territory"], r["next_step"], r["due"] or "", cap, evidence
         )
     console.print(table)
 
 
-def _overdue_rows(doc, day: date) -> list[dict]:  # type: ignore[no-untyped-def]
+def _overdue_rows(doc: CarnetDocument, day: date) -> list[dict[str, Any]]:
     """What may yet become a claim: transits never discharged and admissions never ended past their
     final date (flagged by the ledger; the guarantee answers for them, Annex A Art. 8.1)."""
     try:

@@ -282,4 +282,4 @@ def dlq_purge(
 
 
 def vars_of(letter: dlq_ops.DeadLetter) -> dict[str, object]:
-    return {f: getattr(letter, f) for f in letter.__slots__}  # type: ignore[attr-defined]
+    return {f: getattr(letter, f) for f in letter.__slots__}

@@ -67,7 +67,7 @@ def add_party(
         )
     else:
         console.print(f"{role} {name}: API key [bold]{key}[/bold] (shown once)")
-        if sha256:
+        if certificate is not None:
             console.print(
                 f"  and client certificate {certificate.subject.rfc4514_string()} (sha256 {sha256})"
             )

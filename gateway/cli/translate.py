@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from gateway.cli.carnet import read_document
 from gateway.cli.output import EXIT_UNUSABLE, emit_json, exit_for, read_input, report_refusal
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import declaration_for
-from gateway.model import TransactionKind
+from gateway.model import CarnetDocument, TransactionKind
 from gateway.translate import from_bytes, to_xml
 from gateway.xmlsafe import serialize
 
@@ -61,7 +62,7 @@ def translate(
     sys.stdout.buffer.write(serialize(root))
 
 
-def _pick(doc, territory: str, kind: TransactionKind | None, index: int | None) -> int:  # type: ignore[no-untyped-def]
+def _pick(doc: CarnetDocument, territory: str, kind: TransactionKind | None, index: int | None) -> int:
     if index is not None:
         if not 0 <= index < len(doc.transactions):
             raise refuse(Code.MISSING, f"/transactions/{index}", "the carnet has no such transaction")
@@ -96,7 +97,7 @@ def parse(
     emit_json(message.model_dump(mode="json", exclude_none=True))
 
 
-def _context_from(doc):  # type: ignore[no-untyped-def]
+def _context_from(doc: CarnetDocument) -> Callable[[dict[str, object]], object]:
     """The transaction a document speaks of, found by what the document carries: the message ID it
     answers (the deterministic LRN of :func:`message_id_for`) or the movement (MRN) it names. A document
     naming an LRN or MRN that no transaction of this carnet has gets no context (refused by the mapping,

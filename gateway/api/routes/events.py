@@ -5,6 +5,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,7 +17,7 @@ from gateway.api.contract import After, Limit, next_link
 from gateway.api.routes.deps import BodyWebhook, Caller, Svc
 from gateway.errors import Code, refuse
 
-TAGS = ["holders", "customs"]
+TAGS: list[str | Enum] = ["holders", "customs"]  # APIRouter takes tags as str or Enum
 router = APIRouter(tags=TAGS)
 SSE_PING_S = 15  # a ": ping" comment line keeps proxies from closing a quiet stream
 SSE_POLL_S = 2.0  # events committed by another replica are read within this
