@@ -7,6 +7,9 @@ is signed (XML-DSig, enveloped) with the sender's key; P's consumer verifies it 
 store, checks that the signer *is* the sender, hands it to a handler and answers with a signed ``ack``
 (InReplyTo = the original MessageID). Sending goes through the relay's outbox and confirmed publisher, and
 is recorded in ``chain_sent`` until the ack arrives, so ``pending()`` shows what the chain still owes us.
+Both sides work in batches: ``send_many`` records N notices in one transaction and waits once for all their
+confirms; a consumer decides the deliveries of one round together and acks them to the broker only after
+their records (with the signed acks) are committed and the acks confirmed.
 
 Idempotence: the receiver keeps its signed ack per MessageID; a re-sent (or redelivered) message gets the
 same ack bytes back and its handler does not run again. Follow-up messages a handler sends carry ids
