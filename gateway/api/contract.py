@@ -331,7 +331,7 @@ def install_contract(app: FastAPI, *, callback: bool = False) -> None:
             app.openapi_schema = done["schema"]
         return done["schema"]
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 def next_link(request: Any, response: Any, page: list[dict[str, Any]], limit: int, key: str = "id") -> None:

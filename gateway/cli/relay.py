@@ -127,7 +127,7 @@ def worker_cmd(
             Worker(
                 _amqp(amqp),
                 code,
-                fn,  # type: ignore[arg-type]
+                fn,  # type: ignore[arg-type]  # loaded by name (--deliver): its signature is only known at run time
                 shared,
                 concurrency=concurrency,
                 prefetch=prefetch,

@@ -46,8 +46,12 @@ def sign(
         raise typer.Exit(EXIT_UNUSABLE)
     data = _read(file, as_json)
     try:
-        signing_key = load_signing_key(p12, None, password) if p12 else load_signing_key(key, cert, password)  # type: ignore[arg-type]
-        signer = Signer(signing_key, algorithm)  # type: ignore[arg-type]
+        if p12 is not None:
+            signing_key = load_signing_key(p12, None, password)
+        else:
+            assert key is not None  # one of --key and --p12, checked above
+            signing_key = load_signing_key(key, cert, password)
+        signer = Signer(signing_key, algorithm)  # type: ignore[arg-type]  # --algorithm unchecked: Signer refuses a name it does not offer
     except Refusal as refusal:
         _config_problem(refusal, as_json)
         report_refusal(refusal, as_json=as_json)

@@ -35,7 +35,8 @@ class Response(StrictModel):
     @property
     def territory(self) -> str:
         answer = self.endorsement or self.rejection
-        return answer.office[:2]  # type: ignore[union-attr]
+        assert answer is not None  # _exactly_one_answer holds one of them
+        return answer.office[:2]
 
     @property
     def committed(self) -> bool:

@@ -41,6 +41,7 @@ async def _412(_r: Request, exc: PreconditionFailed) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    # Starlette types a handler as taking any Exception; each of ours takes the one class it is registered for.
     app.add_exception_handler(TooManyAttempts, _too_many)  # type: ignore[arg-type]
     app.add_exception_handler(PreconditionRequired, _428)  # type: ignore[arg-type]
     app.add_exception_handler(PreconditionFailed, _412)  # type: ignore[arg-type]

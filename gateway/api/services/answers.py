@@ -180,8 +180,10 @@ class Answers:
             if verdict.notices:  # for the holder and the answering customs alike
                 detail["notices"] = [n.as_dict() for n in verdict.notices]
         else:  # the reason stays in the transaction's history (rejections), for the rejecting customs
-            new = rejected(tx, response.rejection)  # type: ignore[arg-type]
-            kind, detail = "rejected", response.rejection.model_dump(mode="json")  # type: ignore[union-attr]
+            rejection = response.rejection
+            assert rejection is not None  # a Response holds an endorsement or a rejection, never neither
+            new = rejected(tx, rejection)
+            kind, detail = "rejected", rejection.model_dump(mode="json")
         doc = replace_transaction(row.doc, i, new)
         if kind == "committed" and row.doc.carnet.status == CarnetStatus.ISSUED:
             doc = doc.model_copy(
