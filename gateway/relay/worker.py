@@ -313,9 +313,11 @@ class Worker:
             self._finished.discard(last)
         if last is not None:
             ch.basic_ack(last, multiple=True)
+            self.stats["ack frames"] += 1
         if len(self._finished) >= max(1, self.prefetch // 2):
             for tag in sorted(self._finished):
                 ch.basic_ack(tag)
+                self.stats["ack frames"] += 1
                 with contextlib.suppress(ValueError):
                     self._unacked.remove(tag)
             self._finished.clear()
@@ -349,6 +351,7 @@ class Worker:
             current = [i for i in batch if i.gen == self._gen]  # others: their channel is gone, they return
             try:
                 if current:
+                    self.stats["batches"] += 1
                     self._handle(current)
                     self._ack(current)
             except Exception:
