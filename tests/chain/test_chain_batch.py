@@ -115,3 +115,32 @@ def test_one_batch_of_deliveries_decided_together(relay: ChainRelay) -> None:
     assert relay.chain.received_count("WCF") == 1  # the crashed one is not recorded: it is requeued
     again = relay.consumer("WCF", handler).process_many([first])[0]
     assert not isinstance(again, Exception) and again.outcome == "duplicate" and again.ack == ok.ack
+
+
+def test_connection_lost_mid_batch_redelivers_without_a_second_effect(
+    rabbit: RabbitNode, relay: ChainRelay
+) -> None:
+    """The broker drops every connection while the chain's consumer is inside a batch: the batch's
+    deliveries come again, and each gets its recorded ack back instead of a second effect."""
+    effects: list[str] = []
+
+    def dropping(inc: Incoming) -> dict[str, str]:
+        effects.append(inc.message_id)
+        if len(effects) == 3:
+            rabbit.ctl("close_all_connections", "test: connection lost mid-batch")
+        return dict(record_lifecycle(inc))
+
+    sent = relay.send_many(
+        [Notice(ChainKind.CARNET_ISSUED, f"NO/2026/{i:06d}", "NO-OCC", "WCF", {}) for i in range(10)]
+    )  # queued before the consumer starts: they arrive together
+    wcf = relay.consumer("WCF", dropping, reconnect_delay=0.1)
+    with relay.consumer("NO-OCC", reconnect_delay=0.1).running(), wcf.running():
+        wait_for(
+            lambda: (
+                not relay.pending() and wcf.stats.get("reconnects", 0) >= 1 and wcf.stats.get("duplicate")
+            ),
+            timeout=60,
+        )
+    assert sorted(effects) == sorted(r.message_id for r in sent)  # each handled exactly once
+    assert relay.chain.received_count("WCF") == 10
+    assert all(r.ack_status == "accepted" for r in relay.chain.sent_rows())
