@@ -3,7 +3,7 @@ PY ?= python3
 # The official HMRC/EU schemas inbound answers are validated against, as their publishers ship them.
 export EATA_OFFICIAL_SCHEMAS ?= $(abspath ../shared/standards)
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-fast lint
 
 setup:
 	./scripts/setup.sh
@@ -14,7 +14,11 @@ demo: setup  # KEEP=1 leaves the gateway and its console running until Ctrl-C
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+test-fast:  # the fast lane alone, while working (make test runs it and then the slow lane)
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"

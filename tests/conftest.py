@@ -22,6 +22,31 @@ EXAMPLES = ROOT / "examples"
 if (SHARED / "standards").is_dir():
     os.environ.setdefault("EATA_OFFICIAL_SCHEMAS", str(SHARED / "standards"))
 
+# The slow lane (`pytest -m slow`): modules that start clusters, whole conformance runs, browsers, builds or
+# fault injection, each with why. `make test` runs the fast lane (`-m "not slow"`) first, then this one.
+SLOW = {
+    "tests/relay/test_cluster.py": "a 3-node RabbitMQ cluster, replicas and nodes killed",
+    "tests/relay/test_faults.py": "kill -9 of workers under load",
+    "tests/relay/test_partitions.py": "N worker processes per territory, kill -9",
+    "tests/relay/test_outage.py": "broker and customs outages waited out",
+    "tests/conformance/test_full_suite.py": "every scenario against every territory",
+    "tests/conformance/test_nonconforming.py": "the suite against deliberately broken systems",
+    "tests/chain/test_chain_cli.py": "chain consumers as separate processes",
+    "tests/api/test_schemathesis.py": "property-based runs over the whole OpenAPI",
+    "tests/api/test_pin_attacks.py": "hundreds of scrypt PIN checks",
+    "tests/api/test_generated_client.py": "generates and imports an OpenAPI client",
+    "tests/packaging/test_wheel.py": "builds and installs the wheel",
+    "tests/packaging/test_new_territory.py": "copies the project and plays a new territory",
+    "tests/console/test_browser.py": "drives chromium",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(ROOT).as_posix() in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
