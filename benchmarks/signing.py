@@ -2,15 +2,19 @@
 
     python benchmarks/signing.py [--items 50] [--seconds 1.0]
 
-Floor: a raw ``cryptography`` RSA-2048 PKCS#1 v1.5 SHA-256 signature (and its verification) over the
-exclusive-C14N bytes of the document — the irreducible crypto work of one signature. Everything else (C14N of SignedInfo, signxml's tree
-handling, base64, KeyInfo) is overhead on top. Also shown: loading the PEM key per message (what the relay avoids)
-and peak memory of one sign+verify (tracemalloc). Uses a throw-away TEST PKI in a temp dir.
+Floor: a raw ``cryptography`` signature (RSA-2048 PKCS#1 v1.5 SHA-256, or ECDSA P-256) over the exclusive-C14N
+bytes of the document, and its verification — the irreducible crypto work of one signed message. Measured:
+``Signer.apply`` (a signed tree), ``Signer.sign`` (the signed wire bytes), and ``Verifier.verify`` of either
+form from bytes (parse, profile, certificate path from the cache, digest, public-key check, the signed tree
+returned). The target is issue 16's: sign + verify <= 1.5x the floor, bytes to bytes. Also shown: loading
+the PEM key per message (what the relay avoids) and peak memory of one sign+verify (tracemalloc). Uses a
+throw-away TEST PKI in a temp dir.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -43,19 +47,20 @@ def declaration(items: int) -> bytes:
 
 
 def per_call(fn: Callable[[], object], seconds: float) -> float:
-    """Median-of-5 batches, each sized to run about seconds/5."""
+    """Fastest of 7 batches, each sized to run about seconds/7: on a shared machine the fastest batch is
+    the one other jobs disturbed least, so floor and paths compare like with like."""
     fn()
     start = time.perf_counter()
     fn()
     once = max(time.perf_counter() - start, 1e-6)
-    n = max(1, int(seconds / 5 / once))
+    n = max(1, int(seconds / 7 / once))
     samples = []
-    for _ in range(5):
+    for _ in range(7):
         start = time.perf_counter()
         for _ in range(n):
             fn()
         samples.append((time.perf_counter() - start) / n)
-    return sorted(samples)[2]
+    return min(samples)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,32 +99,43 @@ def main(argv: list[str] | None = None) -> None:
                     args.seconds,
                 )
             sign = per_call(lambda signer=signer: signer.apply(root), args.seconds)
+            sign_wire = per_call(lambda signer=signer: signer.sign(root), args.seconds)
             party_path = pki[party]
             sign_pem = per_call(
                 lambda p=party_path: Signer(load_signing_key(p.key, p.cert)).apply(root), args.seconds
             )
             signed = serialize(signer.apply(root))
+            wire = signer.sign(root)
             verify = per_call(lambda signed=signed: verifier.verify(signed), args.seconds)
-            parse = per_call(lambda: parse_xml(doc), args.seconds / 2)
+            verify_wire = per_call(lambda wire=wire: verifier.verify(wire), args.seconds)
+            parse = per_call(lambda wire=wire: parse_xml(wire), args.seconds / 2)
             tracemalloc.start()
-            verifier.verify(serialize(signer.apply(parse_xml(doc))))
+            verifier.verify(signer.sign(parse_xml(doc)))
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+            raw = floor + vfloor
             print(
-                f"\n{signer.algorithm}, {args.items}-item declaration ({len(doc):,} bytes, signed {len(signed):,})"
+                f"\n{signer.algorithm}, {args.items}-item declaration ({len(doc):,} bytes, signed {len(wire):,}) "
+                f"[load {os.getloadavg()[0]:.1f}]"
             )
-            print(f"  floor: raw sign of C14N bytes   {floor * 1e3:8.3f} ms   1.0x")
+            print(f"  floor: raw sign + raw verify of the C14N bytes {raw * 1e3:8.3f} ms   1.0x")
             for label, value in (
-                ("hardened parse", parse),
-                ("sign, key loaded once", sign),
+                ("raw sign", floor),
+                ("raw verify", vfloor),
+                ("hardened parse of the wire bytes", parse),
+                ("sign -> tree (Signer.apply)", sign),
+                ("sign -> wire bytes (Signer.sign)", sign_wire),
                 ("sign, PEM loaded per message", sign_pem),
-                ("verify (parse+chain+crypto)", verify),
+                ("verify serialize(apply(...))", verify),
+                ("verify wire bytes", verify_wire),
             ):
-                print(f"  {label:30} {value * 1e3:8.3f} ms {value / floor:6.1f}x")
-            both = (sign + verify) / (floor + vfloor)
+                print(f"  {label:46} {value * 1e3:8.3f} ms {value / raw:6.2f}x")
+            tree = (sign + verify) / raw
+            both = (sign_wire + verify_wire) / raw
+            print(f"  sign + verify, tree API (apply, serialize, verify):  {tree:.2f}x")
             print(
-                f"  sign + verify vs raw sign + verify of the same C14N bytes ({(floor + vfloor) * 1e3:.3f} ms): "
-                f"{both:.2f}x (target <= 1.5x: {'met' if both <= 1.5 else 'MISSED'})"
+                f"  sign + verify <= 1.5x raw (Signer.sign + Verifier.verify, bytes to bytes): {both:.2f}x "
+                f"({'met' if both <= 1.5 else 'missed'})"
             )
             print(f"  per-message PEM load costs {sign_pem / sign:.1f}x a signature with a loaded key")
             # tracemalloc sees the Python heap only; libxml2 and OpenSSL allocate outside it.

@@ -6,26 +6,34 @@ SignedInfo, RSA or ECDSA with SHA-256 or stronger, the signer's certificate (and
 What the gateway signs and what the simulators answer has this shape; a document of any other shape is
 verified by signxml (:mod:`gateway.signing.verifier`), which stays the reference in tests.
 
-Costs per message: one exclusive C14N of the document, one of SignedInfo, one digest, one public-key
-operation, and one parse of the canonical bytes (what the caller gets back: comments and anything else C14N
-drops are gone, so nothing unsigned can be read as signed). Certificate paths are validated once per
-certificate set and re-checked against the clock on every use.
+Costs per message. Signing: one exclusive C14N of the document, one digest, one private-key operation;
+SignedInfo's canonical form is written, not computed. Verifying: one digest and one public-key operation,
+plus one exclusive C14N of SignedInfo; when the bytes received are the canonical form with the signature
+spliced in (what :func:`sign_enveloped_bytes` writes) the parsed tree itself is returned, with neither a
+C14N of the document nor a re-parse (:func:`signed_content_of_wire` says why that is safe). Any other
+serialization costs one C14N of the document and one parse of the canonical bytes (what the caller then
+gets back: comments and anything else C14N drops are gone, so nothing unsigned can be read as signed).
+Certificates and their public keys are parsed once; certificate paths are validated once per certificate
+set and re-checked against the clock on every use.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import hashlib
 import hmac
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
@@ -34,7 +42,15 @@ from gateway.errors import Code, refuse
 from gateway.signing.keys import SigningKey
 from gateway.xmlsafe import element_path, hardened_parser
 
-__all__ = ["Profile", "profile_of", "sign_enveloped", "signed_content", "verify_signature_value"]
+__all__ = [
+    "Profile",
+    "profile_of",
+    "sign_enveloped",
+    "sign_enveloped_bytes",
+    "signed_content",
+    "signed_content_of_wire",
+    "verify_signature_value",
+]
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -67,31 +83,55 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _sub(parent: etree._Element, name: str, **attrs: str) -> etree._Element:
-    return etree.SubElement(parent, _Q + name, attrs)
-
-
 # -- signing ---------------------------------------------------------------------------------------------
+# SignedInfo is fixed but for two values, so its exclusive-C14N form is written directly (a test checks it
+# against lxml's C14N of the parsed element): no element building, no second C14N per message.
+_SIGNED_INFO = (
+    f'<ds:SignedInfo xmlns:ds="{DS}"><ds:CanonicalizationMethod Algorithm="{EXC_C14N}">'
+    '</ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{method}"></ds:SignatureMethod>'
+    f'<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"></ds:Transform>'
+    f'<ds:Transform Algorithm="{EXC_C14N}"></ds:Transform></ds:Transforms>'
+    f'<ds:DigestMethod Algorithm="{_SHA256}"></ds:DigestMethod><ds:DigestValue>{{digest}}</ds:DigestValue>'
+    "</ds:Reference></ds:SignedInfo>"
+)
+_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"  # what xmlsafe.serialize writes
+
+
+@lru_cache(maxsize=64)
+def _key_info(certs: tuple[x509.Certificate, ...]) -> bytes:
+    """KeyInfo for a certificate chain, encoded once per key (certificates are immutable and hashable)."""
+    items = "".join(
+        f"<ds:X509Certificate>{_b64(c.public_bytes(Encoding.DER))}</ds:X509Certificate>" for c in certs
+    )
+    return f"<ds:KeyInfo><ds:X509Data>{items}</ds:X509Data></ds:KeyInfo>".encode("ascii")
+
+
+def _signature(canonical: bytes, key: SigningKey, algorithm: str) -> bytes:
+    """The whole ds:Signature element for a document whose exclusive C14N is ``canonical``."""
+    info = _SIGNED_INFO.format(method=_METHOD_OF[algorithm], digest=_b64(hashlib.sha256(canonical).digest()))
+    value = _b64(_sign_bytes(key, info.encode("ascii")))
+    return (
+        f'<ds:Signature xmlns:ds="{DS}">{info}<ds:SignatureValue>{value}</ds:SignatureValue>'.encode("ascii")
+        + _key_info((key.cert, *key.chain))
+        + b"</ds:Signature>"
+    )
+
+
 def sign_enveloped(root: etree._Element, key: SigningKey, algorithm: str) -> etree._Element:
     """A signed copy of ``root`` (the input is untouched), in the profile above."""
-    doc = etree.fromstring(etree.tostring(root), hardened_parser())  # a copy: one serialize + parse, no more
-    digest = hashlib.sha256(_c14n(doc)).digest()
-    signature = etree.SubElement(doc, _Q + "Signature", nsmap={"ds": DS})
-    info = _sub(signature, "SignedInfo")
-    _sub(info, "CanonicalizationMethod", Algorithm=EXC_C14N)
-    _sub(info, "SignatureMethod", Algorithm=_METHOD_OF[algorithm])
-    ref = _sub(info, "Reference", URI="")
-    transforms = _sub(ref, "Transforms")
-    _sub(transforms, "Transform", Algorithm=ENVELOPED)
-    _sub(transforms, "Transform", Algorithm=EXC_C14N)
-    _sub(ref, "DigestMethod", Algorithm=_SHA256)
-    _sub(ref, "DigestValue").text = _b64(digest)
-    value = _sub(signature, "SignatureValue")
-    data = _sub(_sub(signature, "KeyInfo"), "X509Data")
-    for cert in key.certificates:
-        _sub(data, "X509Certificate").text = _b64(cert.public_bytes(Encoding.DER))
-    value.text = _b64(_sign_bytes(key, _c14n(info)))
+    signature = etree.fromstring(_signature(_c14n(root), key, algorithm), hardened_parser())
+    doc = copy.deepcopy(root)  # a C-level copy: no serialize + parse
+    doc.tail = None
+    doc.append(signature)
     return doc
+
+
+def sign_enveloped_bytes(root: etree._Element, key: SigningKey, algorithm: str) -> bytes:
+    """The signed document as bytes: the canonical form of ``root`` with the signature spliced in before
+    its end tag. No tree is built, and the verifier recognises this form without canonicalizing it again."""
+    canonical = _c14n(root)
+    end = canonical.rindex(b"</")
+    return _DECLARATION + canonical[:end] + _signature(canonical, key, algorithm) + canonical[end:]
 
 
 def _sign_bytes(key: SigningKey, data: bytes) -> bytes:
@@ -123,6 +163,8 @@ def profile_of(root: etree._Element) -> Profile | None:
     signatures = root.findall(".//" + _Q + "Signature")
     if len(signatures) != 1 or signatures[0].getparent() is not root or root[-1] is not signatures[0]:
         return None
+    if signatures[0].tail is not None:
+        return None  # the enveloped transform keeps text after the signature; lxml's remove() would not
     sig = signatures[0]
     try:
         info, value, key_info = _children(sig, ("SignedInfo", "SignatureValue", "KeyInfo"))
@@ -145,7 +187,7 @@ def profile_of(root: etree._Element) -> Profile | None:
         return None
     try:
         ders = tuple(_unb64(c.text) for c in x509_data)
-        certs = tuple(x509.load_der_x509_certificate(d) for d in ders)
+        certs = tuple(_certificate(d) for d in ders)
     except (ValueError, binascii.Error):
         return None  # signxml refuses it with its own words
     if len(certs) > 1 and _is_ca(certs[0]):
@@ -163,6 +205,18 @@ def profile_of(root: etree._Element) -> Profile | None:
         )
     except (ValueError, binascii.Error):
         return None  # signxml refuses it with its own words
+
+
+@lru_cache(maxsize=256)
+def _certificate(der: bytes) -> x509.Certificate:
+    """Certificates parsed once per DER: a territory signs with a handful of them."""
+    return x509.load_der_x509_certificate(der)
+
+
+@lru_cache(maxsize=256)
+def public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
+    """The certificate's public key, built once per certificate."""
+    return cert.public_key()
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -201,11 +255,68 @@ def signed_content(root: etree._Element, profile: Profile) -> etree._Element:
     return etree.fromstring(canonical, hardened_parser())
 
 
+# Declarations a wire form may start with: UTF-8 only, so the bytes after it are read as C14N wrote them.
+_WIRE_DECLARATIONS = (_DECLARATION, b'<?xml version="1.0" encoding="UTF-8"?>\n', b"")
+_WIRE_STARTS = (b" ", b"\t", b"\r", b"\n", b">", b"/")
+
+
+def _qname(el: etree._Element) -> bytes:
+    local = el.tag.rpartition("}")[2]
+    return (f"{el.prefix}:{local}" if el.prefix else local).encode()
+
+
+def _only_start_tag(data: bytes, opening: bytes) -> int:
+    """Where the one start tag ``opening`` (``<ds:Signature``) is; -1 when there is none or more than one.
+    ``<ds:SignatureValue`` and the like begin with the same bytes and are not it."""
+    found = -1
+    at = data.find(opening)
+    while at >= 0:
+        if data[at + len(opening) : at + len(opening) + 1] in _WIRE_STARTS:
+            if found >= 0:
+                return -1
+            found = at
+        at = data.find(opening, at + 1)
+    return found
+
+
+def signed_content_of_wire(data: bytes, root: etree._Element, profile: Profile) -> etree._Element | None:
+    """The parsed ``root`` itself, minus its signature, when ``data`` (what ``root`` was parsed from) is
+    already the signed canonical form with the signature spliced in: ``None`` when it is not (the caller
+    then canonicalizes). No C14N and no re-parse.
+
+    Why this returns only what was signed: the bytes before the one ``<ds:Signature`` start tag plus the
+    root's end tag hash to the signed digest, so they *are* the signer's canonical bytes C (SHA-2 collision
+    resistance). C is a complete element once that end tag is added, so the parser has left it at the root's
+    content level when the signature starts; the signature is the root's last child with nothing after it
+    but the end tag, and it is the only start tag of that name, so it is all that was read beyond C. The
+    tree less the signature is the tree of C. Comments and processing instructions (which the parser drops
+    but C14N keeps) are never taken this way, and any other declaration than UTF-8's is not either.
+    """
+    sig = profile.signature
+    decl = next((d for d in _WIRE_DECLARATIONS if data.startswith(d)), b"")
+    at = _only_start_tag(data, b"<" + _qname(sig))
+    if at < 0:
+        return None
+    end = b"</" + _qname(root) + b">"
+    if (
+        not data.endswith(end)
+        or data.find(b"<!--", len(decl), at) >= 0
+        or data.find(b"<?", len(decl), at) >= 0
+    ):
+        return None
+    digest = hashlib.new(DIGESTS[profile.digest], memoryview(data)[len(decl) : at])
+    digest.update(end)
+    if not hmac.compare_digest(digest.digest(), profile.digest_value):
+        return None  # another serialization of the same content, or changed: C14N decides
+    root.remove(sig)
+    return root
+
+
 def verify_signature_value(profile: Profile, cert: x509.Certificate) -> None:
     """The SignatureValue over exclusive-C14N SignedInfo, under ``cert``'s public key."""
     kind, digest = SIGNATURE_METHODS[profile.method]
     data = _c14n(profile.signed_info)
-    key = cert.public_key()
+    key = public_key(cert)
     try:
         if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):
             key.verify(profile.signature_value, data, padding.PKCS1v15(), digest)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import Store
 
@@ -24,6 +26,7 @@ __all__ = [
     "TrustStore",
     "check_public_key",
     "fingerprint",
+    "subject_of",
 ]
 
 MIN_RSA_BITS = 2048
@@ -88,6 +91,11 @@ class TrustStore:
         return [c.subject.rfc4514_string() for c in (*self.anchors, *self.pinned_certs)]
 
 
+@lru_cache(maxsize=256)
+def _public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
+    return cert.public_key()
+
+
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
@@ -105,8 +113,8 @@ class KeyPolicy:
     other_keys: bool = False  # DSA and the like
 
     def check(self, cert: x509.Certificate, pointer: str = "/") -> None:
-        key = cert.public_key()
-        who = cert.subject.rfc4514_string()
+        key = _public_key(cert)
+        who = subject_of(cert)
         if isinstance(key, rsa.RSAPublicKey):
             if key.key_size < self.min_rsa_bits:
                 raise refuse(
@@ -137,6 +145,13 @@ def check_public_key(cert: x509.Certificate, pointer: str = "/") -> None:
     STRONG_KEYS.check(cert, pointer)
 
 
+@lru_cache(maxsize=256)
+def subject_of(cert: x509.Certificate) -> str:
+    """The certificate's subject as RFC 4514 text, worked out once per certificate."""
+    return cert.subject.rfc4514_string()
+
+
+@lru_cache(maxsize=256)
 def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 of the certificate's DER, lower-case hex: how a pinned signer is written down."""
     return cert.fingerprint(hashes.SHA256()).hex()
@@ -177,7 +192,7 @@ class Signers:
         return cls(party, subjects, frozenset(), frozenset(fingerprint(c) for c in banned))
 
     def admit(self, cert: x509.Certificate, pointer: str = "/") -> None:
-        subject = cert.subject.rfc4514_string()
+        subject = subject_of(cert)
         digest = fingerprint(cert)
         if digest in self.never:
             raise refuse(

@@ -26,8 +26,14 @@ from signxml.exceptions import (
 from signxml.util import X509CertChainVerifier
 
 from gateway.errors import Code, Refusal, refuse
-from gateway.signing.enveloped import PathCache, profile_of, signed_content, verify_signature_value
-from gateway.signing.trust import STRONG_KEYS, KeyPolicy, Signers, TrustStore
+from gateway.signing.enveloped import (
+    PathCache,
+    profile_of,
+    signed_content,
+    signed_content_of_wire,
+    verify_signature_value,
+)
+from gateway.signing.trust import STRONG_KEYS, KeyPolicy, Signers, TrustStore, subject_of
 from gateway.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, hardened_parser, parse_xml
 
 __all__ = ["ALLOWED_DIGESTS", "ALLOWED_SIGNATURE_METHODS", "Verified", "Verifier"]
@@ -136,6 +142,8 @@ class Verifier:
         # our own profile (one whole-document reference) is checked directly; anything else by signxml
         self._profile_allowed = expect_references == 1 and location == ".//"
         self._paths = PathCache()
+        self._methods = frozenset(m.value for m in signature_methods)
+        self._digests = frozenset(d.value for d in digest_algorithms)
         self.config = SignatureConfiguration(
             require_x509=True,
             location=location,
@@ -146,18 +154,23 @@ class Verifier:
         )
 
     def verify(self, data: bytes | etree._Element) -> Verified:
-        root = parse_xml(data, limits=self.limits) if isinstance(data, bytes | bytearray) else data
+        wire = bytes(data) if isinstance(data, bytes | bytearray) else None
+        root = parse_xml(wire, limits=self.limits) if wire is not None else data
+        profile = profile_of(root) if self._profile_allowed else None
+        if profile is not None and profile.method in self._methods and profile.digest in self._digests:
+            # the gateway's own shape: checked without signxml's serialize/parse rounds
+            pointer = _pointer(root, profile.signature)
+            cert = self._signer_of(profile.certificates, profile.ders, pointer)
+            verify_signature_value(profile, cert)
+            content = signed_content_of_wire(wire, root, profile) if wire is not None else None
+            if content is None:
+                content = signed_content(root, profile)
+            return self._admitted(content, (content,), cert, profile.method, pointer)
         signatures = root.xpath("descendant-or-self::ds:Signature", namespaces={"ds": DS})
         if not signatures:
             raise refuse(Code.SIGNATURE_MISSING, element_path(root), "The document carries no XML signature.")
         _check_algorithms(root, self.config.signature_methods, self.config.digest_algorithms)
         pointer = element_path(signatures[0])
-        profile = profile_of(root) if self._profile_allowed else None
-        if profile is not None:  # the gateway's own shape: checked without signxml's serialize/parse rounds
-            cert = self._signer_of(profile.certificates, profile.ders, pointer)
-            verify_signature_value(profile, cert)
-            content = signed_content(root, profile)
-            return self._admitted(content, (content,), cert, profile.method, pointer)
         pinned = self._pinned_signer(signatures[0])
         try:
             result = _TrustStoreXMLVerifier(self.trust).verify(
@@ -189,7 +202,7 @@ class Verifier:
             self.signers.admit(cert, pointer)
         return Verified(
             signed_root=root,
-            signer_subject=cert.subject.rfc4514_string(),
+            signer_subject=subject_of(cert),
             signer_certificate=cert,
             signature_algorithm=algorithm,
             signed_roots=roots,
@@ -229,6 +242,18 @@ class Verifier:
             return self.trust.pinned(_b64(first.text or ""))
         except (ValueError, binascii.Error):
             return None  # not base64: signxml refuses it with a proper message
+
+
+def _pointer(root: etree._Element, signature: etree._Element) -> str:
+    """``element_path(signature)`` for the profile's shape (the only signature, a child of the document
+    element), without walking the tree on every message."""
+    if root.getparent() is not None:
+        return element_path(signature)
+    names = [
+        f"{el.prefix}:{etree.QName(el).localname}" if el.prefix else etree.QName(el).localname
+        for el in (root, signature)
+    ]
+    return "/" + "/".join(names)
 
 
 def _check_algorithms(
