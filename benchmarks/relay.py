@@ -402,6 +402,9 @@ def check_answers(sim_url: str, events: Events, expected: int) -> list[str]:
     with urllib.request.urlopen(sim_url + "/_control/state", timeout=30) as r:
         state = json.loads(r.read())["territories"][SOAP_TERRITORY]
     decisions = Counter(state["decisions"].values())
+    from gateway.bounded import DEFAULT_LIMIT
+
+    expected = min(expected, DEFAULT_LIMIT)  # the simulator remembers the last DEFAULT_LIMIT decisions
     if decisions["endorsement"] != expected or len(state["decisions"]) != expected:
         problems.append(f"simulator decisions {dict(decisions)}, expected {expected} endorsements")
     twice = [m for m, k in state["effects"].items() if k != 1]
