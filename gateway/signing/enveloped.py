@@ -70,6 +70,7 @@ DIGESTS: dict[str, str] = {
     "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
     "http://www.w3.org/2001/04/xmlenc#sha512": "sha512",
 }
+_HASHES = {uri: getattr(hashlib, name) for uri, name in DIGESTS.items()}
 _METHOD_OF = {"rsa-sha256": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
               "ecdsa-sha256": "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"}  # fmt: skip
 _SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
@@ -186,10 +187,11 @@ def profile_of(root: etree._Element) -> Profile | None:
     ):  # fmt: skip
         return None
     try:
-        ders = tuple(_unb64(c.text) for c in x509_data)
-        certs = tuple(_certificate(d) for d in ders)
+        found = tuple(_certificate(c.text or "") for c in x509_data)
     except (ValueError, binascii.Error):
         return None  # signxml refuses it with its own words
+    ders = tuple(der for der, _ in found)
+    certs = tuple(cert for _, cert in found)
     if len(certs) > 1 and _is_ca(certs[0]):
         return None  # chain given root first: signxml finds the signer in it
     try:
@@ -208,9 +210,11 @@ def profile_of(root: etree._Element) -> Profile | None:
 
 
 @lru_cache(maxsize=256)
-def _certificate(der: bytes) -> x509.Certificate:
-    """Certificates parsed once per DER: a territory signs with a handful of them."""
-    return x509.load_der_x509_certificate(der)
+def _certificate(text: str) -> tuple[bytes, x509.Certificate]:
+    """A KeyInfo certificate (its DER and the parsed certificate), decoded once per text as found: a
+    territory signs with a handful of them."""
+    der = _unb64(text)
+    return der, x509.load_der_x509_certificate(der)
 
 
 @lru_cache(maxsize=256)
@@ -265,6 +269,13 @@ def _qname(el: etree._Element) -> bytes:
     return (f"{el.prefix}:{local}" if el.prefix else local).encode()
 
 
+def _has(data: bytes, markup: bytes, start: int, stop: int) -> bool:
+    """``markup`` in ``data[start:stop]``, looked for only from where its rare second byte first occurs
+    (``<`` is everywhere in XML, which makes a plain search for ``<?`` slow)."""
+    at = data.find(markup[1:2], start + 1, stop)
+    return at >= 0 and data.find(markup, at - 1, stop) >= 0
+
+
 def _only_start_tag(data: bytes, opening: bytes) -> int:
     """Where the one start tag ``opening`` (``<ds:Signature``) is; -1 when there is none or more than one.
     ``<ds:SignatureValue`` and the like begin with the same bytes and are not it."""
@@ -298,13 +309,9 @@ def signed_content_of_wire(data: bytes, root: etree._Element, profile: Profile) 
     if at < 0:
         return None
     end = b"</" + _qname(root) + b">"
-    if (
-        not data.endswith(end)
-        or data.find(b"<!--", len(decl), at) >= 0
-        or data.find(b"<?", len(decl), at) >= 0
-    ):
+    if not data.endswith(end) or _has(data, b"<!--", len(decl), at) or _has(data, b"<?", len(decl), at):
         return None
-    digest = hashlib.new(DIGESTS[profile.digest], memoryview(data)[len(decl) : at])
+    digest = _HASHES[profile.digest](memoryview(data)[len(decl) : at])
     digest.update(end)
     if not hmac.compare_digest(digest.digest(), profile.digest_value):
         return None  # another serialization of the same content, or changed: C14N decides

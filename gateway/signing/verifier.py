@@ -142,6 +142,7 @@ class Verifier:
         # our own profile (one whole-document reference) is checked directly; anything else by signxml
         self._profile_allowed = expect_references == 1 and location == ".//"
         self._paths = PathCache()
+        self._admitted_signers: dict[int, tuple[x509.Certificate, KeyPolicy, Signers | None, str]] = {}
         self._methods = frozenset(m.value for m in signature_methods)
         self._digests = frozenset(d.value for d in digest_algorithms)
         self.config = SignatureConfiguration(
@@ -197,12 +198,23 @@ class Verifier:
         algorithm: str,
         pointer: str,
     ) -> Verified:
-        self.key_policy.check(cert, pointer)
-        if self.signers is not None:
-            self.signers.admit(cert, pointer)
+        # the same few signers sign every answer: each is judged once per policy (by identity, no hashing)
+        known = self._admitted_signers.get(id(cert))
+        if (
+            known is None
+            or known[0] is not cert
+            or known[1] is not self.key_policy
+            or known[2] is not self.signers
+        ):
+            self.key_policy.check(cert, pointer)
+            if self.signers is not None:
+                self.signers.admit(cert, pointer)
+            if len(self._admitted_signers) >= 256:
+                self._admitted_signers.clear()
+            known = self._admitted_signers[id(cert)] = (cert, self.key_policy, self.signers, subject_of(cert))
         return Verified(
             signed_root=root,
-            signer_subject=subject_of(cert),
+            signer_subject=known[3],
             signer_certificate=cert,
             signature_algorithm=algorithm,
             signed_roots=roots,
