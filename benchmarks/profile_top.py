@@ -34,14 +34,21 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("encode_for (", "encode: translate + XSD + sign"),
     ("read_answer (", "answer: verify + translate back"),
     ("model_validate_json (", "body JSON → declaration model"),
-    ("submit (gateway/transport/soap.py)", "SOAP call: envelope + HTTP (httpx) + answer parse"),
-    ("OperationProxy.__call__ (zeep", "SOAP call: envelope + HTTP (httpx) + answer parse"),
+    ("submit (gateway/transport/soap.py)", "SOAP call: envelope + HTTP + answer parse"),
+    ("OperationProxy.__call__ (zeep", "SOAP call: envelope + HTTP + answer parse"),
     ("Store.claim (", "relay store: dedup + carnet hold"),
+    ("Store.claim_many (", "relay store: dedup + carnet hold"),
     ("Store.finish (", "relay store: record outcome + release"),
+    ("Store.finish_many (", "relay store: record outcome + release"),
+    ("Store.unpark_many (", "relay store: record outcome + release"),
     ("_Publishing.publish (", "result event publish (confirmed)"),
+    ("_Confirms.send (", "result event publish (confirmed)"),
+    ("ConfirmChannel._publish_batch (", "result event publish (confirmed)"),
+    ("ConfirmChannel._on_confirm (", "result event publish (confirmed)"),
     ("Worker._ack (", "ack (consumer thread)"),
     ("_ack.<locals>._do (", "ack (consumer thread)"),
     ("Worker._consume (", "AMQP consume loop (pika)"),
+    ("IOLoop.start (pika", "result event publish (confirmed)"),  # the confirm channel's ioloop thread
     ("Worker._lane (", "delivery lane, other"),
 )
 
