@@ -155,8 +155,12 @@ class Verifier:
         )
 
     def verify(self, data: bytes | etree._Element) -> Verified:
-        wire = bytes(data) if isinstance(data, bytes | bytearray) else None
-        root = parse_xml(wire, limits=self.limits) if wire is not None else data
+        wire: bytes | None = None
+        if isinstance(data, bytes | bytearray):
+            wire = bytes(data)
+            root = parse_xml(wire, limits=self.limits)
+        else:
+            root = data
         profile = profile_of(root) if self._profile_allowed else None
         if profile is not None and profile.method in self._methods and profile.digest in self._digests:
             # the gateway's own shape: checked without signxml's serialize/parse rounds
