@@ -22,12 +22,15 @@ def encode(message: Message, territory: str, signer: Signer | None = None, **kw:
     """Build, validate (XSD) and sign the national document for ``message``."""
     root = to_xml(message, territory, **kw)
     if signer is not None:
-        root = signer.apply(root)
+        return signer.sign(root)  # canonical bytes: the receiver verifies them without a second C14N
     return serialize(root)
 
 
 def without_signature(root: etree._Element) -> etree._Element:
-    """A copy of a verified document without its enveloped signature, for the XSD and the mapping."""
+    """A verified document without its enveloped signature, for the XSD and the mapping: ``root`` itself
+    when it has none (the verifier's fast path already took it out), otherwise a copy without it."""
+    if root.find(_SIGNATURE) is None:
+        return root
     copy = etree.fromstring(etree.tostring(root))
     for sig in copy.findall(_SIGNATURE):
         copy.remove(sig)
