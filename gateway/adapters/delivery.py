@@ -132,9 +132,8 @@ def _message_id(document: bytes) -> str:
 
 
 def _send(adapter: Adapter) -> Callable[..., Outcome]:
-    if adapter.transport == "rest":
-        return rest.submit
-    return functools.partial(soap.submit, lean=True)  # the hot path: no httpx per request
+    # the hot path: no httpx per request (REST still fetches its OAuth token over httpx)
+    return functools.partial(rest.submit if adapter.transport == "rest" else soap.submit, lean=True)
 
 
 def deliver(

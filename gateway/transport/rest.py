@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from gateway.errors import Code
+from gateway.transport import lean as _lean
 from gateway.transport.base import (
     Delivered,
     FinalFailure,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from gateway.settings import Link
 
 EXPIRY_MARGIN = 30.0  # seconds: renew before the token lapses in flight
+ANSWER_LIMIT = 16 * 1024 * 1024  # bytes of an answer read at most (as SOAP answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,27 +103,33 @@ def submit(
     *,
     link: Link | None = None,
     tokens: TokenCache = TOKENS,
+    lean: bool = False,
 ) -> Outcome:
     """POST one signed document to ``<endpoint>/declarations`` (no retries here); ``link`` (else the
-    current settings') says where."""
+    current settings') says where. ``lean``: the POST over :mod:`gateway.transport.lean` (the relay's
+    hot path); the token still comes over the shared httpx client."""
     link = _link(adapter, link)
     client = http_client(adapter)
     for fresh in (False, True):
         token = tokens.get(adapter, client, link)
         if not isinstance(token, Token):
             return token
+        url = f"{link.endpoint}/declarations"
+        headers = {
+            "Content-Type": "application/xml",
+            "Accept": "application/json",
+            "Authorization": f"Bearer {token.value}",
+            "X-Message-ID": message_id,
+            "X-Callback-Url": link.callback_url,
+        }
         try:
-            r = client.post(
-                f"{link.endpoint}/declarations",
-                content=document,
-                headers={
-                    "Content-Type": "application/xml",
-                    "Accept": "application/json",
-                    "Authorization": f"Bearer {token.value}",
-                    "X-Message-ID": message_id,
-                    "X-Callback-Url": link.callback_url,
-                },
-            )
+            if lean:
+                reply = _lean.post(adapter, url, document, headers, limit=ANSWER_LIMIT)
+                r = httpx.Response(reply.status, headers=reply.headers, content=reply.content)
+            else:
+                r = client.post(url, content=document, headers=headers)
+        except _lean.TooLarge as exc:
+            return RetryableFailure(Code.CUSTOMS_FAULT, f"customs answer not read: {exc}")
         except httpx.HTTPError as exc:
             return from_exception(exc)
         if r.status_code == 401 and not fresh:

@@ -225,3 +225,36 @@ def test_tls_refused_on_a_certificate_not_under_the_trust_anchors(tmp_path: Path
     finally:
         s.shutdown()
         s.server_close()
+
+
+def test_rest_posts_with_the_bearer_token_and_refreshes_it_once_on_401(
+    serve: Callable[[Behaviour], _Server],
+) -> None:
+    from gateway.transport import rest
+
+    grants = {"n": 0}
+
+    def customs(h: BaseHTTPRequestHandler, _body: bytes) -> None:
+        if h.path == "/oauth/token":
+            grants["n"] += 1
+            token = f'{{"access_token": "T{grants["n"]}", "expires_in": 3600}}'.encode()
+            reply(200, token)(h, _body)
+        elif h.headers.get("Authorization") == "Bearer T1":  # the first token is refused (revoked)
+            reply(401, b'{"error": "invalid_token"}')(h, _body)
+        else:
+            h.send_response(202)
+            h.send_header("X-Conversation-ID", "CONV-1")
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+
+    s = serve(customs)
+    base = f"http://127.0.0.1:{s.server_address[1]}"
+    gb = registry.get("GB").with_(timeouts=Timeouts(connect=1.0, read=2.0))
+    link = Link(
+        "GB", f"{base}/customs/GB", f"{base}/cb", Path("."), f"{base}/oauth/token", "eata-gateway-gb", "s"
+    )
+    outcome = rest.submit(gb, b"<D/>", "M1", link=link, tokens=rest.TokenCache(), lean=True)
+    assert outcome == rest.Delivered(None, "CONV-1")
+    posts = [(p, h) for p, h, _ in s.requests if p == "/customs/GB/declarations"]
+    assert [h["Authorization"] for _, h in posts] == ["Bearer T1", "Bearer T2"] and grants["n"] == 2
+    assert posts[1][1]["X-Message-ID"] == "M1" and posts[1][1]["X-Callback-Url"] == f"{base}/cb"
