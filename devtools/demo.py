@@ -61,7 +61,12 @@ class Demo:
         rabbit_dir = Path(tempfile.mkdtemp(prefix="eata-demo-rabbit-"))
         node = RabbitNode(str(rabbit_dir), f"eatademo{os.getpid()}")
         node.start()
-        self.cleanup.append(lambda: (node.stop(), shutil.rmtree(rabbit_dir, ignore_errors=True)))
+
+        def stop_rabbit() -> None:
+            node.stop()
+            shutil.rmtree(rabbit_dir, ignore_errors=True)
+
+        self.cleanup.append(stop_rabbit)
         console.print(f"  RabbitMQ node {node.url.split('@')[-1]} (quorum queues)")
         self.amqp_url = node.url
 
@@ -163,7 +168,7 @@ class Demo:
         )
 
         day = lambda n: (today + timedelta(days=n)).isoformat()  # noqa: E731
-        legs = [
+        legs: list[tuple[str, str, int, str, dict[str, Any]]] = [
             ("activation", "NO01011A", 0, "all", {}),
             ("exportation", "NO02011B", 0, "1-4", {}),
             (

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TypedDict
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
@@ -29,6 +30,14 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class _RunAs(TypedDict, total=False):
+    """subprocess keywords that run the broker as its own user (empty when we already are that user)."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
 
 
 class NodeError(RuntimeError):
@@ -124,7 +133,7 @@ class RabbitNode:
                     os.chown(entry, self._user.pw_uid, self._user.pw_gid)
             os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
 
-    def _popen_user(self) -> dict[str, object]:
+    def _popen_user(self) -> _RunAs:
         if self._user is None:
             return {}
         return {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
@@ -139,7 +148,7 @@ class RabbitNode:
             cwd=str(self.data_dir),
             capture_output=True,
             timeout=timeout,
-            **self._popen_user(),  # type: ignore[arg-type]
+            **self._popen_user(),
         )
         if check and res.returncode != 0:
             raise NodeError(
@@ -163,7 +172,7 @@ class RabbitNode:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # our Ctrl-C / pytest signals must not reach the broker
-                **self._popen_user(),  # type: ignore[arg-type]
+                **self._popen_user(),
             )
         finally:
             log.close()

@@ -212,6 +212,7 @@ async def soap_call(sim: Simulator, code: str, body: bytes) -> tuple[int, bytes,
     if sim.faults_for(code).take("malformed") is not None:
         return 200, b"<soap:Envelope><broken", CONTENT_TYPE[call.soap_ns]
     try:
+        document: bytes | None  # None: no answer to give (an unknown message ID)
         if call.operation == "SubmitDeclaration":
             response = system.receive(call.binary("document"))
             status, document = "answered", _document(sim, system, response)

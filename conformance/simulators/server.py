@@ -38,7 +38,7 @@ class Running:
 
     @property
     def sim(self) -> Simulator:
-        return self.app.state.sim  # type: ignore[no-any-return]
+        return self.app.state.sim
 
     def control(self, method: str, path: str, **kw: Any) -> Any:
         with httpx.Client(base_url=self.url, timeout=5.0, trust_env=False) as c:
@@ -66,7 +66,7 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int | None = Non
         app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
+    # uvicorn installs no signal handlers off the main thread (Server.capture_signals)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -23,7 +23,7 @@ from gateway.api.callback import Inbox, callback_app
 def make_keys(directory: Path, codes: list[str] | None = None) -> dict[str, Any]:
     """TEST PKI with ``gateway`` and one ``sim-<xx>`` party per territory (plus ca/expired/untrusted)."""
     codes = codes if codes is not None else registry.codes()
-    return make_test_pki(directory, ["gateway", *(f"sim-{c.lower()}" for c in codes)])  # type: ignore[no-any-return]
+    return make_test_pki(directory, ["gateway", *(f"sim-{c.lower()}" for c in codes)])
 
 
 @dataclass
@@ -34,13 +34,13 @@ class World:
 
     @property
     def inbox(self) -> Inbox:
-        return self.callback.app.state.inbox  # type: ignore[no-any-return]
+        return self.callback.app.state.inbox
 
     def reset(self) -> None:
         self.simulator.control("POST", "reset")
 
     def state(self, code: str) -> dict[str, Any]:
-        return self.simulator.control("GET", "state")["territories"][code]  # type: ignore[no-any-return]
+        return self.simulator.control("GET", "state")["territories"][code]
 
 
 @contextmanager
