@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -198,7 +199,7 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
         party = db.party_by_key(fields.get("api_key", "").strip())
         if party is None or party.role not in ROLES:
             token = secrets.token_urlsafe(24)
-            resp = page(
+            resp: Response = page(
                 request,
                 "login.html",
                 None,
@@ -262,8 +263,8 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
         )
         nxt = None
         if cursor is not None:
-            nxt = request.url.include_query_params(before=repr(cursor))
-            nxt = f"{nxt.path}?{nxt.query}"
+            url = request.url.include_query_params(before=repr(cursor))
+            nxt = f"{url.path}?{url.query}"
         return page(
             request,
             "messages.html",
@@ -312,7 +313,7 @@ def console_app(service: Any, config: ConsoleConfig | None = None) -> FastAPI:
         )
 
     # -- dead letters -----------------------------------------------------------------------------
-    def dlq_ops():  # type: ignore[no-untyped-def]
+    def dlq_ops() -> ModuleType:
         from gateway.relay import dlq
 
         return dlq

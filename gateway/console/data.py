@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,7 +155,7 @@ class Messages:
         page = page[:limit]
         return page, (page[-1].at if more and page else None)
 
-    def _enrich_lazily(self, rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    def _enrich_lazily(self, rows: list[dict[str, Any]]) -> Iterator[Message]:
         for i in range(0, len(rows), 50):
             yield from self._enrich(rows[i : i + 50])
 
