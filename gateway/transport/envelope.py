@@ -66,7 +66,8 @@ def envelope(soap_ns: str, payload: etree._Element) -> bytes:
 
 def element(ns: str, name: str, fields: dict[str, str | bytes | None]) -> etree._Element:
     """``<name>`` in ``ns`` with child elements in order; bytes become base64, None is left out."""
-    el = etree.Element(f"{{{ns}}}{name}", nsmap={None: ns})
+    # lxml takes None as the default namespace's prefix; lxml-stubs type the keys as str only
+    el = etree.Element(f"{{{ns}}}{name}", nsmap={None: ns})  # type: ignore[dict-item]
     for key, value in fields.items():
         if value is None:
             continue

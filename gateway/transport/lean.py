@@ -240,7 +240,8 @@ def _body(conn: _Conn, fields: dict[str, str], limit: int) -> tuple[bytes, bool]
     tokens = {t.strip().lower() for t in fields.get("connection", "").split(",")}
     close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
     if "chunked" in fields.get("transfer-encoding", "").lower():
-        parts, size = [], 0
+        parts: list[bytes] = []
+        size = 0
         while True:
             line = conn.rfile.readline(MAX_LINE)
             n = int(line.split(b";", 1)[0].strip() or b"x", 16)  # ValueError → ReadError

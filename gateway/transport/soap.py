@@ -291,7 +291,7 @@ def _transport_class() -> type:
 
     import zeep
 
-    class HttpxTransport(zeep.Transport):  # type: ignore[misc]
+    class HttpxTransport(zeep.Transport):
         """zeep transport on an httpx client; loads only local files (the WSDL ships with the gateway)."""
 
         def __init__(self, client: httpx.Client | None = None) -> None:
