@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import SupportsInt
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,13 +16,10 @@ class Format:
     back: Callable[[str], object]
 
 
-def _int_out(v: object) -> str:
-    # JSON mode gives an int (or its text); anything else is refused as int() refuses it.
-    if isinstance(v, str | bytes | SupportsInt):
-        return str(int(v))
-    raise TypeError(
-        f"int() argument must be a string, a bytes-like object or a real number, not {type(v).__name__!r}"
-    )
+def _int_out(v: Any) -> str:
+    # JSON mode gives an int (or its text); int() refuses anything else. No isinstance against a
+    # runtime-checkable Protocol here: that check costs more than the whole conversion, per field.
+    return str(int(v))
 
 
 def _decimal_out(v: object) -> str:
