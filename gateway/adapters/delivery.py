@@ -232,6 +232,7 @@ def relay_deliver(envelope: object) -> object:
     reads it: ``answer`` (the signed customs document), ``acknowledged`` (the decision comes by callback)
     or ``unavailable`` (customs down past its limit: the grace policy decides paper fallback or hold).
     """
+    # a gateway.relay Envelope, not imported: gateway.adapters stays below the relay (no package cycle)
     body: bytes = envelope.body  # type: ignore[attr-defined]
     territory: str = envelope.territory  # type: ignore[attr-defined]
     attempt: int = getattr(envelope, "attempt", 1)
@@ -249,6 +250,7 @@ def to_relay(outcome: Outcome, *, attempt: int = 1, unavailable_after: int = UNA
 
     from gateway.relay.outcome import Done, Final, Retry
 
+    event: dict[str, object]
     if isinstance(outcome, Delivered):
         if outcome.response is None:
             event = {"outcome": "acknowledged", "ack_id": outcome.ack_id}

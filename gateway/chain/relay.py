@@ -549,11 +549,15 @@ class ChainConsumer:
                 continue  # the handler crashed
             mid = str(msg["MessageID"])
             first = fresh.get(mid)
+            signed: bytes | None  # a duplicate handled before may have no ack stored
             if first is not None and first[0] == i:
-                status, ack = first[2], stored.get(mid) or first[4]
+                status, signed = first[2], stored.get(mid) or first[4]
             else:
-                status, ack = "duplicate", prior[mid][1] if mid in prior else stored.get(mid) or fresh[mid][4]
-            out[i] = Processed(status, ack, derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"])
+                status, signed = (
+                    "duplicate",
+                    prior[mid][1] if mid in prior else stored.get(mid) or fresh[mid][4],
+                )
+            out[i] = Processed(status, signed, derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"])
 
     # -- the loop -------------------------------------------------------------------------------------
     def stop(self) -> None:

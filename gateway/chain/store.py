@@ -48,11 +48,7 @@ class SentRow:
     body: bytes
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in self.__slots__  # type: ignore[attr-defined]
-            if k != "body"
-        }
+        return {k: getattr(self, k) for k in self.__slots__ if k != "body"}
 
 
 @dataclass(frozen=True, slots=True)

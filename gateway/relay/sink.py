@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"error": "not found"})
 
     def do_DELETE(self) -> None:
-        self.server.state.__init__()  # type: ignore[misc]
+        self.server.state.__init__()  # type: ignore[misc]  # reset in place: the Sink and its handlers share it
         self._reply(200, {"reset": True})
 
 
@@ -102,7 +102,7 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request: object, client_address: object) -> None:
         # a killed worker resets its connection: expected in fault tests, not worth a traceback
         if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
+            super().handle_error(request, client_address)  # type: ignore[arg-type]  # as socketserver passed them
 
 
 class Sink:
@@ -120,7 +120,7 @@ class Sink:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> Sink:
         self._thread.start()

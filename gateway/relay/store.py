@@ -97,7 +97,9 @@ class Store:
                 created=time.time(),
             )
         )
-        return int(res.inserted_primary_key[0])  # type: ignore[index]
+        key = res.inserted_primary_key
+        assert key is not None  # an INSERT of one row: its key is known
+        return int(key[0])
 
     def outbox_put_many(self, conn: Connection, rows: Sequence[tuple[Envelope, str, str]]) -> list[int]:
         """Many rows in one statement (``INSERT … RETURNING``, ids in the order given)."""
@@ -340,7 +342,7 @@ class _Tx:
 
     def one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         if self.cur is not None:
-            return self.cur.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+            return self.cur.execute(sql, params).fetchone()
         assert self.conn is not None
         row = self.conn.execute(_text(sql), params).first()
         return None if row is None else tuple(row)

@@ -258,9 +258,11 @@ class Database:
         a = t.pin_attempts.c
         with self.begin() as c:
             c.execute(delete(t.pin_attempts).where(a.at < since))
-            attempt = c.execute(
+            key = c.execute(
                 insert(t.pin_attempts).values(carnet_id=carnet_id, party_id=party_id, at=time.time())
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert key is not None  # an INSERT of one row: its key is known
+            attempt = key[0]
         with self.engine.connect() as c:
 
             def times(where: Any) -> list[float]:

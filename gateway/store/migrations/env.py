@@ -8,6 +8,7 @@ connection in ``config.attributes["connection"]``; ``alembic -c gateway/store/mi
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from gateway.settings import current
 from gateway.store.engine import make_engine
@@ -16,7 +17,7 @@ from gateway.store.schema import VERSION_TABLE, target_metadata
 config = context.config
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata(),

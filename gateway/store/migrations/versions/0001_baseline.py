@@ -244,6 +244,7 @@ def adopt(md: MetaData) -> None:
                 continue
             if not column.nullable and column.server_default is None:
                 raise RuntimeError(f"{table.name}.{column.name} is NOT NULL without a default: cannot adopt")
+            # a DefaultClause (every server_default of ours) has .arg; the base FetchedValue does not
             default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
             op.add_column(
                 table.name,
