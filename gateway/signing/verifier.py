@@ -87,7 +87,7 @@ class _StoreChainVerifier(X509CertChainVerifier):
     """signxml's chain check, fed our in-memory store instead of a CA file (signxml has no CApath)."""
 
     def __init__(self, trust: TrustStore, **kwargs: object) -> None:
-        super().__init__(ca_pem_file="<trust store>", **kwargs)
+        super().__init__(ca_pem_file="<trust store>", **kwargs)  # type: ignore[no-untyped-call]  # signxml leaves it unannotated
         self._trust = trust
 
     @property
@@ -102,10 +102,15 @@ class _TrustStoreXMLVerifier(XMLVerifier):
         super().__init__()
         self._trust = trust
 
-    def get_cert_chain_verifier(self, ca_pem_file, ee_policy, ca_policy):  # type: ignore[no-untyped-def]
+    def get_cert_chain_verifier(
+        self,
+        ca_pem_file: object,
+        ee_policy: x509.verification.ExtensionPolicy | None,
+        ca_policy: x509.verification.ExtensionPolicy | None,
+    ) -> X509CertChainVerifier:
         return _StoreChainVerifier(
             self._trust,
-            verification_time=self._get_cert_verification_time(),
+            verification_time=self._get_cert_verification_time(),  # type: ignore[no-untyped-call]  # signxml's, unannotated
             ee_policy=ee_policy or _EE_POLICY,
             ca_policy=ca_policy or _CA_POLICY,
         )
@@ -171,7 +176,7 @@ class Verifier:
             if content is None:
                 content = signed_content(root, profile)
             return self._admitted(content, (content,), cert, profile.method, pointer)
-        signatures = root.xpath("descendant-or-self::ds:Signature", namespaces={"ds": DS})
+        signatures = _elements(root, "descendant-or-self::ds:Signature")
         if not signatures:
             raise refuse(Code.SIGNATURE_MISSING, element_path(root), "The document carries no XML signature.")
         _check_algorithms(root, self.config.signature_methods, self.config.digest_algorithms)
@@ -186,13 +191,13 @@ class Verifier:
         except Exception as exc:
             raise _map_exception(exc, pointer) from None
         results = result if isinstance(result, list) else [result]
-        roots = tuple(r.signed_xml for r in results)
-        if any(r is None for r in roots):
+        roots = tuple(r.signed_xml for r in results if r.signed_xml is not None)
+        if len(roots) != len(results):
             raise refuse(Code.SIGNATURE_INVALID, pointer, "The signed content is not an XML element.")
         cert = _signer_certificate(results[0].signature_xml, results[0].signature_key)
         method = results[0].signature_xml.find(f"{{{DS}}}SignedInfo/{{{DS}}}SignatureMethod")
         algorithm = method.get("Algorithm", "") if method is not None else ""
-        return self._admitted(roots[0], roots, cert, algorithm, pointer)  # type: ignore[arg-type]
+        return self._admitted(roots[0], roots, cert, algorithm, pointer)
 
     def _admitted(
         self,
@@ -272,6 +277,12 @@ def _pointer(root: etree._Element, signature: etree._Element) -> str:
     return "/" + "/".join(names)
 
 
+def _elements(node: etree._Element, path: str) -> list[etree._Element]:
+    """What an element-only XPath (``ds:`` bound) selects; lxml types ``xpath()`` as any XPath result."""
+    found = node.xpath(path, namespaces={"ds": DS})
+    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
+
+
 def _check_algorithms(
     root: etree._Element, methods: frozenset[SignatureMethod], digests: frozenset[DigestAlgorithm]
 ) -> None:
@@ -280,10 +291,9 @@ def _check_algorithms(
     Only what XML-DSig core signs with is checked (SignedInfo's SignatureMethod and its References'
     DigestMethod); digests inside XAdES properties are data to us, not our trust decision.
     """
-    ns = {"ds": DS}
     allowed_methods = {m.value for m in methods}
     allowed_digests = {d.value for d in digests}
-    for el in root.xpath("descendant-or-self::ds:Signature/ds:SignedInfo/ds:SignatureMethod", namespaces=ns):
+    for el in _elements(root, "descendant-or-self::ds:Signature/ds:SignedInfo/ds:SignatureMethod"):
         uri = el.get("Algorithm", "")
         if uri not in allowed_methods:
             raise refuse(
@@ -293,9 +303,7 @@ def _check_algorithms(
             )
         if el.find(f"{{{DS}}}HMACOutputLength") is not None:
             raise refuse(Code.WEAK_ALGORITHM, element_path(el), "Truncated HMAC signatures are not accepted.")
-    for el in root.xpath(
-        "descendant-or-self::ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestMethod", namespaces=ns
-    ):
+    for el in _elements(root, "descendant-or-self::ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestMethod"):
         uri = el.get("Algorithm", "")
         if uri not in allowed_digests:
             raise refuse(
