@@ -14,11 +14,12 @@ demo: setup  # KEEP=1 leaves the gateway and its console running until Ctrl-C
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy  # [tool.mypy] in pyproject.toml: strict on the pure core, basic elsewhere
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 lint:
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
 
 test-fast:  # the fast lane alone, while working (make test runs it and then the slow lane)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"

@@ -79,7 +79,7 @@ class Simulator:
 
     def __post_init__(self) -> None:
         for code, system in self.systems.items():
-            system.misbehaves = lambda kind, code=code: self.faults_for(code).has(kind)  # type: ignore[misc]
+            system.misbehaves = lambda kind, code=code: self.faults_for(code).has(kind)  # type: ignore[misc]  # code= binds this system's code; it is called with kind only
 
     def system(self, code: str) -> NationalCustoms | None:
         return self.systems.get(code.upper())

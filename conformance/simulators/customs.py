@@ -251,7 +251,7 @@ class NationalCustoms:
             transaction_id=d.transaction_id,
             movement_reference=d.movement_reference if d.kind == K.TRANSIT_DISCHARGE else None,
             kind=d.kind,
-            **answer,  # type: ignore[arg-type]
+            **answer,  # type: ignore[arg-type]  # endorsement= or rejection=, as the callers build it
         )
 
     def _mrn(self, d: Declaration) -> str:
@@ -265,7 +265,7 @@ class NationalCustoms:
                 "receipts": {m: r.receipts for m, r in self.records.items()},
                 "effects": dict(self.effects),
                 "decisions": {
-                    m: ("endorsement" if r.response.committed else f"rejection {r.response.rejection.code}")  # type: ignore[union-attr]
+                    m: ("endorsement" if r.response.committed else f"rejection {r.response.rejection.code}")  # type: ignore[union-attr]  # not committed: a rejection
                     for m, r in self.records.items()
                 },
             }
