@@ -34,6 +34,7 @@ def gr(monkeypatch: pytest.MonkeyPatch) -> Adapter:
 def gb(monkeypatch: pytest.MonkeyPatch) -> Adapter:
     monkeypatch.setenv("EATA_ENDPOINT_GB", REST_URL)
     monkeypatch.setenv("EATA_TOKEN_URL_GB", TOKEN_URL)
+    monkeypatch.setenv("EATA_OAUTH_SECRET_GB", "unit-test-secret")  # a production link has one
     return registry.get("GB")
 
 
