@@ -23,8 +23,9 @@ from gateway.api.routes.deps import (
     etag,
     metrics_of,
 )
+from gateway.api.services.views import CarnetView, carnet_view
 from gateway.errors import Code, refuse
-from gateway.model import CarnetDocument, Transaction, Travel
+from gateway.model import Transaction, Travel
 from gateway.paper.qr import qr_image, qr_payload
 
 TAG = "holders"
@@ -32,16 +33,16 @@ router = APIRouter(tags=[TAG])
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
-@router.post("/v1/carnets/{carnet_id:path}/download", response_model=CarnetDocument)
-async def download(carnet_id: str, body: BodyDownload, caller: Caller, service: Svc) -> CarnetDocument:
+@router.post("/v1/carnets/{carnet_id:path}/download", response_model=CarnetView)
+async def download(carnet_id: str, body: BodyDownload, caller: Caller, service: Svc) -> CarnetView:
     """The carnet for the holder who knows its PIN: five wrong tries per caller and 20 per carnet in
     15 minutes, then 429; the PIN check runs on its own threads so guesses cannot stall the API."""
-    return await service.holders.download_async(caller, carnet_id, body.pin)
+    return carnet_view(await service.holders.download_async(caller, carnet_id, body.pin), caller)
 
 
-@router.post("/v1/carnets/{carnet_id:path}/signature", response_model=CarnetDocument)
-def sign(carnet_id: str, body: BodySignCarnet, caller: Caller, service: Svc) -> CarnetDocument:
-    return service.holders.sign(caller, carnet_id, body.signer)
+@router.post("/v1/carnets/{carnet_id:path}/signature", response_model=CarnetView)
+def sign(carnet_id: str, body: BodySignCarnet, caller: Caller, service: Svc) -> CarnetView:
+    return carnet_view(service.holders.sign(caller, carnet_id, body.signer), caller)
 
 
 @router.post("/v1/carnets/{carnet_id:path}/travels", status_code=201, response_model=Travel)
@@ -139,6 +140,8 @@ def share(carnet_id: str, travel_id: str, body: BodyShare, caller: Caller, servi
     return b.ShareLink(link=link, expires=datetime.fromtimestamp(expires, UTC).isoformat())
 
 
-@router.get("/v1/carnets/{carnet_id:path}", response_model=CarnetDocument, tags=["issuing associations"])
-def get_carnet(carnet_id: str, caller: Caller, service: Svc) -> CarnetDocument:
-    return service.carnets.carnet(caller, carnet_id)[0]
+@router.get("/v1/carnets/{carnet_id:path}", response_model=CarnetView, tags=["issuing associations"])
+def get_carnet(carnet_id: str, caller: Caller, service: Svc) -> CarnetView:
+    """The carnet for its holder, issuing association or an auditor: rejections show only that customs
+    of a territory refused the voucher, never why (only those customs read the reason)."""
+    return carnet_view(service.carnets.carnet(caller, carnet_id)[0], caller)

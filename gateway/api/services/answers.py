@@ -11,6 +11,7 @@ from typing import Any
 from gateway import correlation
 from gateway.api.services.repository import Carnets, find_transaction, replace_transaction
 from gateway.api.services.submissions import Submissions
+from gateway.api.services.views import rejection_notice
 from gateway.errors import Code, refuse
 from gateway.messages import Response
 from gateway.model import CarnetStatus, TransactionState
@@ -183,7 +184,8 @@ class Answers:
             rejection = response.rejection
             assert rejection is not None  # a Response holds an endorsement or a rejection, never neither
             new = rejected(tx, rejection)
-            kind, detail = "rejected", rejection.model_dump(mode="json")
+            # the event reaches holders, webhooks, SSE and the console: it carries only the notice
+            kind, detail = "rejected", rejection_notice(rejection.model_dump(mode="json"), territory)
         doc = replace_transaction(row.doc, i, new)
         if kind == "committed" and row.doc.carnet.status == CarnetStatus.ISSUED:
             doc = doc.model_copy(

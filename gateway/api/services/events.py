@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.api.destinations import DestinationPolicy
 from gateway.api.services.repository import AUDITOR, CUSTOMS, EVENT_METADATA, OPERATOR
+from gateway.api.services.views import event_view
 from gateway.errors import Code, refuse
 from gateway.store import Database
 from gateway.store.db import Party
@@ -41,10 +42,11 @@ class Events:
         if party.role == CUSTOMS:
             return self.db.events(territory=party.territory, after=after, limit=limit)
         if party.role == AUDITOR:
-            return self.db.events(after=after, limit=limit)
+            return [event_view(e, party) for e in self.db.events(after=after, limit=limit)]
         if party.role == OPERATOR:
             return [{k: e[k] for k in EVENT_METADATA} for e in self.db.events(after=after, limit=limit)]
-        return self.db.events(carnet_ids=self.db.carnets_of(party), after=after, limit=limit)
+        events = self.db.events(carnet_ids=self.db.carnets_of(party), after=after, limit=limit)
+        return [event_view(e, party) for e in events]  # events stored before the notice, too
 
     def mark(self) -> int:
         """Where the events bell stands: note it before reading events, then ``wait_for_more(mark)``."""

@@ -16,6 +16,7 @@ from typing import Any
 from gateway.api.services.repository import HOLDER, Carnets, denied, find_transaction
 from gateway.api.services.representatives import link_mac
 from gateway.api.services.submissions import Submissions
+from gateway.api.services.views import event_view
 from gateway.errors import Code, Refusal, refuse
 from gateway.items import parse_items
 from gateway.model import CarnetDocument, CarnetStatus, Signature, Transaction, Travel
@@ -234,7 +235,8 @@ class Holders:
         self, party: Party, carnet_id: str, transaction_id: str, after: int = 0, limit: int = 500
     ) -> list[dict[str, Any]]:
         self.transaction(party, carnet_id, transaction_id)
-        return self.db.events(transaction_id=transaction_id, after=after, limit=limit)
+        events = self.db.events(transaction_id=transaction_id, after=after, limit=limit)
+        return [event_view(e, party) for e in events]
 
     # -- sharing with representatives -------------------------------------------------------------
     def share(

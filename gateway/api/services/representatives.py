@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.api.services.repository import REPRESENTATIVE, Carnets, denied
+from gateway.api.services.views import transaction_view
 from gateway.errors import Code, refuse
 from gateway.items import parse_items
 from gateway.store.db import Party
@@ -39,7 +40,9 @@ class Representatives:
         # What a representative needs at the border: the vouchers and the goods they cover. Never the
         # cancellation code (the holder's consent to cancel) nor the rest of the carnet.
         shown = [t for t in doc.transactions if t.transaction_id in share["transactions"]]
-        vouchers = [t.model_dump(mode="json", exclude={"cancellation_code"}) for t in shown]
+        vouchers = [
+            transaction_view(t.model_dump(mode="json", exclude={"cancellation_code"}), party) for t in shown
+        ]
         general = doc.carnet.items_by_number
         numbers = sorted({n for t in shown for n in parse_items(t.items, general.keys())})
         return {
