@@ -73,3 +73,12 @@ def test_only_ch_customs_read_why_ch_customs_refused_the_voucher(gateway: Gatewa
     # the stored document keeps everything
     stored = gateway.service.db.carnet(CID).doc
     assert next(t for t in stored.transactions if t.transaction_id == imp).rejection.reason == REASON  # type: ignore[union-attr]
+
+
+def test_the_issuing_association_closing_a_carnet_learns_no_reason_either(gateway: Gateway) -> None:
+    rejected_in_ch(gateway)
+    with gateway.client("issuer") as issuer:
+        r = issuer.post(f"/v1/carnets/{CID}/close")  # refused (goods abroad) or done: never a reason
+        hidden(r.text)
+        amended = issuer.post(f"/v1/carnets/{CID}/amendments", json={})
+        hidden(amended.text)
