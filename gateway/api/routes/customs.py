@@ -48,10 +48,25 @@ def customs_events(
 
 
 @router.get("/v1/customs/transactions")
-def customs_history(caller: Caller, service: Svc, carnet_id: str | None = None) -> list[dict[str, Any]]:
+def customs_history(
+    caller: Caller,
+    request: Request,
+    response: Response,
+    service: Svc,
+    carnet_id: str | None = None,
+    after: str = "",
+    limit: int = 50,
+) -> list[dict[str, Any]]:
     """The vouchers declared to the caller's territory (optionally of one carnet), each with the
-    rejections its own customs gave, oldest first, kept through later submissions and the commit."""
-    return service.customs.customs_history(caller, carnet_id=carnet_id)
+    rejections its own customs gave, oldest first, kept through later submissions and the commit; only
+    those customs read the reasons. ``limit`` (1–500, default 50) per page in the order the vouchers
+    first reached customs; while there are more, a ``Link`` header with ``rel="next"`` carries the opaque
+    cursor to pass as ``after`` (a changed one is refused, 103 at ``/after``)."""
+    page, nxt = service.customs.customs_page(caller, carnet_id=carnet_id, after=after[:200], limit=limit)
+    if nxt is not None:
+        link = request.url.include_query_params(after=nxt, limit=limit)
+        response.headers["Link"] = f'<{link.path}?{link.query}>; rel="next"'
+    return page
 
 
 @router.get("/v1/customs/transactions/{carnet_id:path}/{transaction_id}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 from typing import Any
 
 from gateway.api.services.repository import CUSTOMS, Carnets, denied, find_transaction
@@ -11,6 +15,35 @@ from gateway.rules import Refused, check_answer, committed
 from gateway.rules import cancel as cancel_rule
 from gateway.store import NotFound
 from gateway.store.db import Party
+
+PAGE, MAX_PAGE = 50, 500  # vouchers per page of GET /v1/customs/transactions: default, most
+
+
+def _mac(raw: str) -> str:
+    return hashlib.sha256(f"eata/customs-cursor:{raw}".encode()).hexdigest()[:16]
+
+
+def _cursor(territory: str, first_event: int) -> str:
+    """Where the next page starts, opaque to the caller, bound to its territory."""
+    raw = f"{territory}:{first_event}"
+    return base64.urlsafe_b64encode(f"{raw}:{_mac(raw)}".encode()).decode().rstrip("=")
+
+
+def _position(cursor: str, territory: str) -> int:
+    bad = refuse(
+        Code.BAD_VALUE,
+        "/after",
+        "this cursor was not given by this list for your territory; start again without 'after'",
+    )
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        where, first, mac = text.split(":")
+        position = int(first)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if where != territory or position < 0 or not hmac.compare_digest(mac, _mac(f"{where}:{first}")):
+        raise bad
+    return position
 
 
 class Customs:
@@ -75,8 +108,32 @@ class Customs:
             raise denied("list customs transactions")
         return self.db.events(territory=party.territory, after=after, limit=limit)
 
+    def customs_page(
+        self, party: Party, carnet_id: str | None = None, after: str = "", limit: int = PAGE
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of :meth:`customs_history`, in the stable order vouchers first reached customs, and
+        the opaque cursor of the next page (None at the end). A cursor is bound to the caller's territory
+        and checked: a changed or foreign one is refused (103, ``/after``). It grants nothing: every page
+        is read under the caller's own territory."""
+        if party.role != CUSTOMS or not party.territory:
+            raise denied("read customs transactions")
+        if not 1 <= limit <= MAX_PAGE:
+            raise refuse(Code.BAD_VALUE, "/limit", f"ask for 1 to {MAX_PAGE} vouchers at a time")
+        start = _position(after, party.territory or "") if after else 0
+        rows = self.customs_history(party, carnet_id=carnet_id, since=start, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = _cursor(party.territory or "", rows[-1]["_first"]) if more and rows else None
+        return [{k: v for k, v in r.items() if k != "_first"} for r in rows], nxt
+
     def customs_history(
-        self, party: Party, carnet_id: str | None = None, transaction_id: str | None = None
+        self,
+        party: Party,
+        carnet_id: str | None = None,
+        transaction_id: str | None = None,
+        *,
+        since: int = 0,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """The vouchers declared to customs of ``party``'s territory, each with its rejection history.
 
@@ -88,7 +145,7 @@ class Customs:
         the carnet, other territories' vouchers, or the holder's cancellation code."""
         if party.role != CUSTOMS or not party.territory:
             raise denied("read customs transactions")
-        seen: dict[tuple[str, str], None] = {}
+        seen: dict[tuple[str, str], int] = {}  # each voucher at the first event that reached customs
         after = 0
         while True:
             page = (
@@ -100,13 +157,17 @@ class Customs:
             )
             for e in page:
                 if e["transaction_id"] and e["kind"] != "prepared" and carnet_id in (None, e["carnet_id"]):
-                    seen.setdefault((e["carnet_id"], e["transaction_id"]), None)
+                    seen.setdefault((e["carnet_id"], e["transaction_id"]), e["id"])
             if len(page) < 500:
                 break
             after = page[-1]["id"]
         docs: dict[str, CarnetDocument | None] = {}
         out = []
-        for cid, tid in seen:
+        for (cid, tid), first in seen.items():
+            if first <= since:
+                continue
+            if limit is not None and len(out) >= limit:
+                break
             if cid not in docs:
                 try:
                     docs[cid] = self.db.carnet(cid).doc
@@ -129,6 +190,8 @@ class Customs:
                     ],
                 }
             )
+            if limit is not None:
+                out[-1]["_first"] = first
         if transaction_id and not out:
             raise refuse(Code.CARNET_NOT_FOUND, "/transaction_id", f"no transaction {transaction_id}")
         return out
