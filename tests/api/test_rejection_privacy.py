@@ -4,7 +4,13 @@ and the timeline learn that customs of CH refused the voucher, never why, with w
 
 from __future__ import annotations
 
+from fastapi import FastAPI, Request
+from fastapi import Response as Reply
+
+from gateway.api.destinations import DestinationPolicy
 from gateway.api.services.views import NOTICE
+from gateway.api.webhooks import WebhookDispatcher
+from gateway.serving import serving
 from tests.api.conftest import Gateway
 from tests.api.test_customs_rejections import CID, PIN, answer, declare, ok
 from tests.api.test_paper_reconcile import exported
@@ -82,3 +88,28 @@ def test_the_issuing_association_closing_a_carnet_learns_no_reason_either(gatewa
         hidden(r.text)
         amended = issuer.post(f"/v1/carnets/{CID}/amendments", json={})
         hidden(amended.text)
+
+
+def test_a_webhook_subscriber_is_told_of_the_refusal_without_its_reason(gateway: Gateway) -> None:
+    got: list[bytes] = []
+    sink = FastAPI()
+
+    @sink.post("/hook")
+    async def hook(request: Request) -> Reply:
+        got.append(await request.body())
+        return Reply(status_code=204)
+
+    gateway.service.destinations = DestinationPolicy("127.0.0.1/32")  # the receiver is local here
+    with serving(sink) as receiver:
+        with gateway.client("holder") as holder:
+            url = receiver.url + "/hook"
+            ok(holder.post("/v1/webhooks", json={"url": url, "events": ["rejected"]}), 201)
+        rejected_in_ch(gateway)
+        dispatcher = WebhookDispatcher(gateway.service)
+        try:
+            assert dispatcher.round() == 1
+        finally:
+            dispatcher.stop()
+    [body] = got
+    hidden(body.decode())
+    assert NOTICE.format(territory="CH") in body.decode()
