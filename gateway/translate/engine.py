@@ -36,6 +36,18 @@ _OPTIONS = jmespath.Options(custom_functions=_Functions())
 _POSITIONS = frozenset({"sequenceNumber", "SequenceNumeric", "LineNumeric", "typeOfPackages"})
 
 
+# Qualified tags and ElementPath strings depend only on a mapping's namespaces: built once per process
+# (keyed by the namespaces, not the mapping object), not once per message.
+_TAGS: dict[tuple[Any, ...], dict[str, str]] = {}
+_PATHS: dict[tuple[Any, ...], dict[tuple[str, ...], str]] = {}
+# A block's identifying constants, worked out once per rule (keyed by id, checked by identity).
+_CONSTS: dict[int, tuple[Rule, tuple[Rule, ...]]] = {}
+
+
+def _ns_key(m: Mapping) -> tuple[Any, ...]:
+    return (m.child_ns, tuple(m.nsmap.items()))
+
+
 def _walk(data: Any, keys: tuple[str, ...]) -> Any:
     if keys == (".",):
         return data
@@ -59,7 +71,7 @@ class _Out:
         self.territory = territory
         self.params = params
         self.root = root
-        self.tags: dict[str, str] = {}
+        self.tags = _TAGS.setdefault(_ns_key(m), {})
         self.index = 0  # position inside the innermost group, for ${index}
 
     def tag(self, local: str) -> str:
@@ -166,7 +178,7 @@ class _Back:
         self.territory = territory
         self.params = params
         self.root = root
-        self.paths: dict[tuple[str, ...], str] = {}
+        self.paths = _PATHS.setdefault(_ns_key(m), {})
 
     def path(self, segs: tuple[str, ...]) -> str:
         p = self.paths.get(segs)
@@ -206,15 +218,10 @@ class _Back:
         Positional constants (``${index}``) and conditional ones do not identify a block.
         """
         found = el.findall(self.path(r.xml))
-        consts = [
-            c
-            for c in r.rules
-            if c.kind == "const"
-            and c.when is None
-            and not c.xml[-1].startswith("@")
-            and "${index}" not in (c.value or "")
-            and c.xml[-1] not in _POSITIONS
-        ]
+        cached = _CONSTS.get(id(r))
+        if cached is None or cached[0] is not r:
+            cached = _CONSTS[id(r)] = (r, _identifying(r))
+        consts = cached[1]
         if not consts:
             return found
         expected = [(self.path(c.xml), substitute(c.value or "", self.params)) for c in consts]
@@ -236,6 +243,18 @@ class _Back:
                 raise Refusal(Problem(Code.UNKNOWN_CODE, where, f"code {text!r} is not in {r.codelist}"))
             value = back[text]
         _set(self.root if r.absolute else out, r.settable, value)
+
+
+def _identifying(r: Rule) -> tuple[Rule, ...]:
+    return tuple(
+        c
+        for c in r.rules
+        if c.kind == "const"
+        and c.when is None
+        and not c.xml[-1].startswith("@")
+        and "${index}" not in (c.value or "")
+        and c.xml[-1] not in _POSITIONS
+    )
 
 
 def _set(out: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:

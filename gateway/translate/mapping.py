@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,15 @@ class Rule:
 
     @property
     def settable(self) -> tuple[str, ...]:
-        if self.json == ".":  # the scope itself: a list of plain values (e.g. seal numbers)
-            return (".",)
-        return tuple(self.json.lstrip("/").split(".")) if self.json else ()
+        return _settable(self.json)
+
+
+@lru_cache(maxsize=4096)
+def _settable(json: str | None) -> tuple[str, ...]:
+    """A rule's json path as keys, split once per distinct path (rules are read on every message)."""
+    if json == ".":  # the scope itself: a list of plain values (e.g. seal numbers)
+        return (".",)
+    return tuple(json.lstrip("/").split(".")) if json else ()
 
 
 @dataclass(frozen=True)
