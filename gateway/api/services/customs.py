@@ -162,7 +162,7 @@ class Customs:
                 break
             after = page[-1]["id"]
         docs: dict[str, CarnetDocument | None] = {}
-        out = []
+        out: list[dict[str, Any]] = []
         for (cid, tid), first in seen.items():
             if first <= since:
                 continue

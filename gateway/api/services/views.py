@@ -78,8 +78,8 @@ class TransactionView(Transaction):
 class CarnetView(CarnetDocument):
     """The carnet document with every rejection reduced to its notice."""
 
-    transactions: tuple[TransactionView, ...] = ()  # type: ignore[assignment]
-    predecessor: CarnetView | None = None  # type: ignore[assignment]
+    transactions: tuple[TransactionView, ...] = ()
+    predecessor: CarnetView | None = None
 
 
 def carnet_view(doc: CarnetDocument, viewer: Party | None) -> CarnetView:
