@@ -26,9 +26,14 @@ def sees_reasons(viewer: Party | None, territory: str) -> bool:
     return viewer is not None and viewer.role == CUSTOMS and viewer.territory == territory
 
 
+def _territory_of(rejection: dict[str, Any]) -> str:
+    """The rejecting territory: named, or the first two letters of the rejecting office."""
+    return str(rejection.get("territory") or rejection.get("office") or "")[:2]
+
+
 def rejection_notice(rejection: dict[str, Any], territory: str | None = None) -> dict[str, Any]:
     """A rejection as everyone but its customs sees it: the territory, when, and a fixed sentence."""
-    where = territory or str(rejection.get("territory") or rejection.get("office") or "")[:2]
+    where = territory or _territory_of(rejection)
     out: dict[str, Any] = {"territory": where, "notice": NOTICE.format(territory=where)}
     if rejection.get("at") is not None:
         out["at"] = rejection["at"]
@@ -41,7 +46,7 @@ def transaction_view(tx: dict[str, Any], viewer: Party | None) -> dict[str, Any]
     def shown(r: dict[str, Any] | None) -> dict[str, Any] | None:
         if r is None:
             return None
-        territory = str(r.get("territory") or r.get("office") or "")[:2]
+        territory = _territory_of(r)
         return r if sees_reasons(viewer, territory) else rejection_notice(r, territory)
 
     out = dict(tx)
