@@ -15,7 +15,8 @@ Policy, in the order it is applied (cheapest refusal first):
 5. **XInclude is never processed**: nothing here calls ``xinclude()``; an ``xi:include`` element stays an
    inert element with its text untouched.
 6. **Depth and element count** — checked after the C-level parse with compiled XPath (no Python loop per
-   element); libxml2 also stops at depth 256 on its own without ``huge_tree``.
+   element); libxml2 also stops at depth 256 on its own without ``huge_tree``. The count is skipped when
+   the size alone proves it within the limit (an element takes at least 4 bytes).
 
 Malformed input is refused with 100 and libxml2's line and column.
 """
@@ -113,7 +114,7 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
         root = etree.fromstring(data, parser=hardened_parser())
     except etree.XMLSyntaxError as exc:
         raise _syntax_refusal(exc) from None
-    _check_tree(root, limits)
+    _check_tree(root, limits, len(data))
     return root
 
 
@@ -164,6 +165,8 @@ def _prolog_text(data: bytes) -> bytes:
 
 def _check_prolog(data: bytes) -> None:
     """Walk the prolog (declaration, comments, PIs, whitespace) up to the root tag; refuse any DTD."""
+    if _bare_prolog(data):
+        return
     text = _prolog_text(data)
     i = 3 if text.startswith(b"\xef\xbb\xbf") else 0
     n = len(text)
@@ -191,6 +194,27 @@ def _check_prolog(data: bytes) -> None:
             )
         else:
             break  # root element (or garbage, which libxml2 will report)
+
+
+def _bare_prolog(data: bytes) -> bool:
+    """True for what nearly every message starts with: the root's start tag, directly or after one XML
+    declaration and whitespace. The walk below would stop at that tag too; this only answers sooner.
+    Anything else (BOM, UTF-16, comments, PIs, ``<!``) is left to the walk."""
+    start = 0
+    if data.startswith(b"<?xml"):
+        # '<?xml' itself (bytes 0-4) holds no '?>', so the first one ends the declaration; a '<', '!' or '?'
+        # inside it is the walk's concern only if it never ends, and then this returns False
+        start = data.find(b"?>", 5) + 2
+        if start == 1:
+            return False
+    tag = data.find(b"<", start)
+    # the bytes in between must be what the walk skips (XML whitespace only), and the tag a start tag:
+    # '<' then anything but '!' (comment, DOCTYPE...), '?' (a PI) or NUL (UTF-16 seen as bytes)
+    return (
+        tag >= 0
+        and not data[start:tag].strip(b" \t\r\n")
+        and data[tag + 1 : tag + 2] not in (b"!", b"?", b"\x00", b"")
+    )
 
 
 def _syntax_refusal(exc: etree.XMLSyntaxError) -> Refusal:
@@ -221,9 +245,10 @@ def _deeper_than(depth: int) -> etree.XPath:
 _COUNT = etree.XPath("count(//*)")
 
 
-def _check_tree(root: etree._Element, limits: XmlLimits) -> None:
+def _check_tree(root: etree._Element, limits: XmlLimits, size: int) -> None:
     doc = root.getroottree()
-    if doc.docinfo.internalDTD is not None or doc.docinfo.externalDTD is not None:
+    info = doc.docinfo  # a new DocInfo object per access
+    if info.internalDTD is not None or info.externalDTD is not None:
         raise refuse(Code.HOSTILE_XML, "/", "The XML document carries a DTD, which is not accepted.")
     if _deeper_than(limits.max_depth)(doc):
         raise refuse(
@@ -231,7 +256,9 @@ def _check_tree(root: etree._Element, limits: XmlLimits) -> None:
             "/",
             f"The XML document is nested more than {limits.max_depth} elements deep.",
         )
-    if limits.max_elements is not None:
+    # Every element costs at least 4 bytes of input (``<a/>``; tags never share bytes, and with no DTD no
+    # entity can expand into markup), so ``size // 4`` bounds the count: below the limit, counting is moot.
+    if limits.max_elements is not None and size // 4 > limits.max_elements:
         count = int(_COUNT(doc))
         if count > limits.max_elements:
             raise refuse(

@@ -184,3 +184,64 @@ def test_parser_is_safe_across_threads() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         XmlLimits(max_depth=0)
+
+
+# -- the fast paths' boundaries: they answer sooner, never differently -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>',
+        b'<?xml version="1.0"?>\n \t\r\n<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>',
+        b'<?xml version="1.0"?>\n<!-- c --><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>',
+        b'<?xml version="1.0"?><?pi x?><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>',
+        b'<!-- c --><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>',
+        b'<?xml-stylesheet href="a"?><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>',
+        b'  <!DOCTYPE r SYSTEM "http://evil.invalid/x.dtd"><r/>',
+    ],
+)
+def test_doctype_after_the_declaration_or_a_comment_is_still_refused(data: bytes) -> None:
+    assert _refused(data).code == Code.HOSTILE_XML
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<r a="1"/>',
+        b"<?xml version='1.0' encoding='UTF-8'?>\r\n\t <r/>",
+        b"<?xml version='1.0'?><r/>",
+        b"  <r/>",
+        b"<r/>",
+    ],
+)
+def test_declaration_then_root_parses(data: bytes) -> None:
+    assert parse_xml(data).tag == "r"
+
+
+def test_unterminated_declaration_is_unreadable() -> None:
+    assert _refused(b'<?xml version="1.0" <r/>').code == Code.UNREADABLE
+
+
+def test_element_count_at_the_byte_bound() -> None:
+    # The tightest document for n elements is '<r>' + '<i/>' * (n - 1) + '</r>': 4n + 3 bytes, so
+    # size // 4 == n exactly; one element over the limit must still be counted and refused.
+    limits = XmlLimits(max_elements=100)
+    over = b"<r>" + b"<i/>" * 100 + b"</r>"
+    assert len(over) // 4 == 101
+    refusal = _refused(over, limits)
+    assert refusal.code == Code.TOO_LARGE and "101" in refusal.problems[0].message
+    at_limit = b"<r>" + b"<i/>" * 99 + b"</r>"
+    assert len(at_limit) // 4 == 100
+    assert len(parse_xml(at_limit, limits=limits)) == 99
+    # padding that pushes the size past the bound changes nothing either way
+    assert _refused(over + b" " * 1000, limits).code == Code.TOO_LARGE
+    assert len(parse_xml(at_limit + b" " * 1000, limits=limits)) == 99
+    # with a declaration, as real messages have one
+    assert _refused(b"<?xml version='1.0'?>" + over, limits).code == Code.TOO_LARGE
+
+
+def test_element_count_limit_in_utf16() -> None:
+    limits = XmlLimits(max_elements=100)
+    data = ("<r>" + "<i/>" * 100 + "</r>").encode("utf-16")
+    assert _refused(data, limits).code == Code.TOO_LARGE
