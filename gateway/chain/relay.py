@@ -35,7 +35,8 @@ from pika.exceptions import AMQPError
 from pika.spec import Basic
 
 from gateway.chain.message import ChainKind, build, read
-from gateway.chain.store import ChainStore, SentRow
+from gateway.chain.store import ChainStore, ReceivedBatch, SentRow
+from gateway.chain.tx import ChainTx
 from gateway.codec import without_signature
 from gateway.errors import Code, Refusal, refuse
 from gateway.relay.connect import connect, parameters
@@ -126,6 +127,7 @@ class Incoming:
     message: Mapping[str, Any]
     relay: ChainRelay
     signer_subject: str
+    tx: ChainTx | None = None  # the batch's transaction, for a handler marked ``batched``
 
     @property
     def kind(self) -> ChainKind:
@@ -184,6 +186,19 @@ def _envelope(row: SentRow) -> Envelope:
 
 # A handler returns extra ack payload (or None), or raises Refusal for a signed "refused" ack.
 Handler = Callable[[Incoming], Mapping[str, Any] | None]
+
+_BATCHED: set[Handler] = set()
+
+
+def batched(handler: Handler) -> Handler:
+    """Mark a handler whose effects are writes to the chain's tables through ``inc.tx``, the consumer
+    batch's transaction: they commit together with the message's dedup record and signed ack (a crash
+    leaves both or neither; a refusal or crash undoes the handler's writes, a savepoint each). Such a
+    handler must not write anywhere else nor send: the transaction holds SQLite's one writer until the
+    batch is decided. Other handlers (claims, which send follow-ups) run between the batch's transactions
+    and write through their own, as before."""
+    _BATCHED.add(handler)
+    return handler
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +389,7 @@ def _common_name(cert: Any) -> str:
     return str(names[0].value) if names else ""
 
 
+@batched
 def record_lifecycle(inc: Incoming) -> Mapping[str, Any]:
     """Default handler for carnet_issued/amended/returned/replaced/closed: the chain's view of the carnet."""
     status = inc.kind.value.removeprefix("carnet_")
@@ -394,7 +410,9 @@ def record_lifecycle(inc: Incoming) -> Mapping[str, Any]:
                 f"carnet {inc.carnet_id} was never notified as issued to {inc.party}",
             )
 
-    inc.relay.chain.change_carnet(inc.party, inc.carnet_id, status, inc.payload, inc.message_id, check)
+    inc.relay.chain.change_carnet(
+        inc.party, inc.carnet_id, status, inc.payload, inc.message_id, check, inc.tx
+    )
     return {"carnet_status": status}
 
 
@@ -407,20 +425,40 @@ LIFECYCLE = (
 )
 
 
-def dispatch(handlers: Mapping[ChainKind, Handler]) -> Handler:
-    """One handler per kind; the life-cycle kinds default to :func:`record_lifecycle`."""
-    table: dict[ChainKind, Handler] = dict.fromkeys(LIFECYCLE, record_lifecycle)
-    table.update(handlers)
+class Dispatch:
+    """One handler per kind (what :func:`dispatch` returns); knows which of them are ``batched``."""
 
-    def handle(inc: Incoming) -> Mapping[str, Any] | None:
-        fn = table.get(inc.kind)
+    def __init__(self, table: Mapping[ChainKind, Handler]) -> None:
+        self.table = dict(table)
+
+    def __call__(self, inc: Incoming) -> Mapping[str, Any] | None:
+        fn = self.table.get(inc.kind)
         if fn is None:
             raise refuse(
                 Code.BAD_VALUE, "/ChainMessage/Kind", f"{inc.party} does not handle {inc.kind.value} messages"
             )
         return fn(inc)
 
-    return handle
+    def joins_batch(self, kind: str) -> bool:
+        fn = self.table.get(ChainKind(kind)) if kind in _KINDS else None
+        return fn is not None and fn in _BATCHED
+
+
+_KINDS = frozenset(k.value for k in ChainKind)
+
+
+def dispatch(handlers: Mapping[ChainKind, Handler]) -> Dispatch:
+    """One handler per kind; the life-cycle kinds default to :func:`record_lifecycle`."""
+    table: dict[ChainKind, Handler] = dict.fromkeys(LIFECYCLE, record_lifecycle)
+    table.update(handlers)
+    return Dispatch(table)
+
+
+def joins_batch(handler: Handler, kind: str) -> bool:
+    """Whether ``handler`` works in the consumer batch's transaction for a message of ``kind``."""
+    if isinstance(handler, Dispatch):
+        return handler.joins_batch(kind)
+    return handler in _BATCHED
 
 
 @dataclass
@@ -483,8 +521,12 @@ class ChainConsumer:
         if acks:
             self._record_acks(acks, out)
         if work:
-            with self.relay.chain.handling_many(self.party, [str(m["MessageID"]) for _, m, _ in work]):
-                self._handle_many(work, out)
+            ids = [str(m["MessageID"]) for _, m, _ in work]
+            with (
+                self.relay.chain.handling_many(self.party, ids),
+                self.relay.chain.receiving(self.party, ids) as batch,
+            ):
+                self._handle_many(work, out, batch)
         return [r if r is not None else Processed("invalid") for r in out]
 
     def _invalid(self, message_id: str | None, r: Refusal) -> Processed:
@@ -514,18 +556,30 @@ class ChainConsumer:
             out[i] = self._invalid(str(msg["MessageID"]), r)
 
     def _handle_many(
-        self, work: list[tuple[int, dict[str, Any], str]], out: list[Processed | Exception | None]
+        self,
+        work: list[tuple[int, dict[str, Any], str]],
+        out: list[Processed | Exception | None],
+        batch: ReceivedBatch,
     ) -> None:
-        chain = self.relay.chain
-        prior = chain.received_acks(self.party, list(dict.fromkeys(str(m["MessageID"]) for _, m, _ in work)))
-        fresh: dict[str, tuple[int, dict[str, Any], str, int | None, bytes]] = {}
         assert self.handler is not None
+        handler = self.handler
+        fresh: dict[str, tuple[int, str, bytes]] = {}  # handled in this batch: (index, status, ack)
+        batch.tx()  # the first transaction; the batch's ids handled before are in batch.prior
         for i, msg, subject in work:
             mid = str(msg["MessageID"])
-            if mid in prior or mid in fresh:
+            if mid in batch.prior or mid in fresh:
                 continue  # handled before, or earlier in this batch: a duplicate
+            inc = Incoming(self.party, msg, self.relay, subject)
             try:
-                extra = self.handler(Incoming(self.party, msg, self.relay, subject)) or {}
+                if joins_batch(handler, msg["Kind"]):
+                    tx = batch.tx()
+                    if mid in batch.prior:
+                        continue  # recorded meanwhile (the transaction began just now)
+                    with tx.savepoint():
+                        extra = handler(Incoming(self.party, msg, self.relay, subject, tx)) or {}
+                else:
+                    batch.commit()  # this handler writes through its own transactions
+                    extra = handler(inc) or {}
                 status, code, payload = "accepted", None, {**extra, "status": "accepted"}
             except Refusal as r:
                 status, code = "refused", r.code
@@ -542,8 +596,9 @@ class ChainConsumer:
                 message_id=derive_id(mid, "ack"),
                 in_reply_to=mid,
             )
-            fresh[mid] = (i, msg, status, code, ack)
-        stored = chain.record_received_many(self.party, [v[1:] for v in fresh.values()]) if fresh else {}
+            batch.add(msg, status, code, ack)
+            fresh[mid] = (i, status, ack)
+        batch.commit()
         for i, msg, _ in work:
             if out[i] is not None:
                 continue  # the handler crashed
@@ -551,12 +606,11 @@ class ChainConsumer:
             first = fresh.get(mid)
             signed: bytes | None  # a duplicate handled before may have no ack stored
             if first is not None and first[0] == i:
-                status, signed = first[2], stored.get(mid) or first[4]
+                status, signed = first[1], batch.stored.get(mid) or first[2]
+            elif mid in batch.prior:
+                status, signed = "duplicate", batch.prior[mid][1]
             else:
-                status, signed = (
-                    "duplicate",
-                    prior[mid][1] if mid in prior else stored.get(mid) or fresh[mid][4],
-                )
+                status, signed = "duplicate", batch.stored.get(mid) or fresh[mid][2]
             out[i] = Processed(status, signed, derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"])
 
     # -- the loop -------------------------------------------------------------------------------------

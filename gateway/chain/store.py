@@ -14,12 +14,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    bindparam,
     insert,
     select,
     text,
@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from gateway.chain.tx import ChainTx, in_list
 from gateway.relay.store import Store
 from gateway.store.chain_tables import carnets, claims, received, refused, sent
 from gateway.store.schema import ensure
@@ -132,17 +133,17 @@ class ChainStore:
         """:meth:`record_sent` for a batch, in the caller's transaction (its outbox rows go in the same
         one). ``rows`` hold message_id, kind, carnet_id, sender, recipient, body; ids already recorded keep
         their first row, returned as stored."""
-        mids = list(dict.fromkeys(r["message_id"] for r in rows))
-        stored = {
-            r.message_id: _sent(r) for r in conn.execute(select(sent).where(sent.c.message_id.in_(mids)))
-        }
-        now = time.time()
-        new: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            if r["message_id"] not in stored:
-                new.setdefault(r["message_id"], {**r, "sent_at": now, "attempts": 1})
-        if new:
-            conn.execute(insert(sent), list(new.values()))
+        tx = ChainTx(conn)
+        try:
+            stored = _sent_in(tx, list(dict.fromkeys(r["message_id"] for r in rows)))
+            now = time.time()
+            new: dict[str, dict[str, Any]] = {}
+            for r in rows:
+                if r["message_id"] not in stored:
+                    new.setdefault(r["message_id"], {**r, "sent_at": now, "attempts": 1})
+            tx.many(_SQL_SEND, list(new.values()))
+        finally:
+            tx.close()
         stored.update({mid: _sent(_Values(v)) for mid, v in new.items()})
         return [stored[r["message_id"]] for r in rows]
 
@@ -150,8 +151,11 @@ class ChainStore:
         if not message_ids:
             return {}
         with self.store.read() as conn:
-            q = select(sent).where(sent.c.message_id.in_(list(message_ids)))
-            return {r.message_id: _sent(r) for r in conn.execute(q)}
+            tx = ChainTx(conn)
+            try:
+                return _sent_in(tx, list(dict.fromkeys(message_ids)))
+            finally:
+                tx.close()
 
     def sent_row(self, message_id: str) -> SentRow | None:
         with self.store.read() as conn:
@@ -193,28 +197,19 @@ class ChainStore:
         if not acks:
             return []
         with self.store.begin() as conn:
-            q = select(sent.c.message_id, sent.c.recipient, sent.c.acked_at).where(
-                sent.c.message_id.in_(list({a[0] for a in acks}))
-            )
-            known = {r.message_id: (r.recipient, r.acked_at) for r in conn.execute(q)}
-            now, out, todo = time.time(), [], {}
-            for mid, status, code, detail, from_ in acks:
-                row = known.get(mid)
-                out.append(row is not None and row[0] == from_)
-                if out[-1] and row is not None and row[1] is None and mid not in todo:
-                    todo[mid] = {"b_mid": mid, "b_at": now, "b_st": status, "b_code": code, "b_det": detail}
-            if todo:
-                conn.execute(
-                    update(sent)
-                    .where(sent.c.message_id == bindparam("b_mid"), sent.c.acked_at.is_(None))
-                    .values(
-                        acked_at=bindparam("b_at"),
-                        ack_status=bindparam("b_st"),
-                        ack_code=bindparam("b_code"),
-                        ack_detail=bindparam("b_det"),
-                    ),
-                    list(todo.values()),
-                )
+            tx = ChainTx(conn)
+            try:
+                ids, params = in_list("m", list({a[0] for a in acks}))
+                known = {r[0]: (r[1], r[2]) for r in tx.all(_SQL_ACKED_IN.format(ids), params)}
+                now, out, todo = time.time(), [], {}
+                for mid, status, code, detail, from_ in acks:
+                    row = known.get(mid)
+                    out.append(row is not None and row[0] == from_)
+                    if out[-1] and row is not None and row[1] is None and mid not in todo:
+                        todo[mid] = {"m": mid, "at": now, "st": status, "code": code, "det": detail}
+                tx.many(_SQL_ACK, list(todo.values()))
+            finally:
+                tx.close()
         return out
 
     def pending(self, older_than: float = 0.0, sender: str | None = None) -> list[SentRow]:
@@ -286,46 +281,15 @@ class ChainStore:
         if not message_ids:
             return {}
         with self.store.read() as conn:
-            q = select(received.c.message_id, received.c.status, received.c.ack).where(
-                received.c.recipient == recipient, received.c.message_id.in_(list(message_ids))
-            )
-            return {r[0]: (r[1], None if r[2] is None else bytes(r[2])) for r in conn.execute(q)}
-
-    def record_received_many(
-        self, recipient: str, items: Sequence[tuple[dict[str, Any], str, int | None, bytes | None]]
-    ) -> dict[str, bytes | None]:
-        """:meth:`record_received` for a batch of ``(message, status, code, ack)`` with distinct ids, one
-        transaction; returns each id's ack as stored (a racing copy's, where it got there first)."""
-        mids = [m["MessageID"] for m, *_ in items]
-        for _ in range(2):
+            tx = ChainTx(conn)
             try:
-                with self.store.begin() as conn:
-                    q = select(received.c.message_id, received.c.ack).where(
-                        received.c.recipient == recipient, received.c.message_id.in_(mids)
-                    )
-                    stored = {r[0]: None if r[1] is None else bytes(r[1]) for r in conn.execute(q)}
-                    now = time.time()
-                    rows = [
-                        {
-                            "recipient": recipient,
-                            "message_id": msg["MessageID"],
-                            "kind": msg["Kind"],
-                            "carnet_id": msg["CarnetID"],
-                            "sender": msg["From"],
-                            "received_at": now,
-                            "status": status,
-                            "code": code,
-                            "ack": ack,
-                        }
-                        for msg, status, code, ack in items
-                        if msg["MessageID"] not in stored
-                    ]
-                    if rows:
-                        conn.execute(insert(received), rows)
-                return {**{r["message_id"]: r["ack"] for r in rows}, **stored}
-            except IntegrityError:
-                continue  # a racing copy inserted meanwhile: read its ack
-        raise RuntimeError(f"chain messages to {recipient}: neither recorded nor found")
+                return _received_in(tx, recipient, list(dict.fromkeys(message_ids)))
+            finally:
+                tx.close()
+
+    def receiving(self, recipient: str, message_ids: Sequence[str]) -> ReceivedBatch:
+        """The records of one batch of deliveries to ``recipient`` (see :class:`ReceivedBatch`)."""
+        return ReceivedBatch(self, recipient, list(dict.fromkeys(message_ids)))
 
     def received_count(self, recipient: str | None = None) -> int:
         q = select(received.c.message_id)
@@ -383,24 +347,31 @@ class ChainStore:
         detail: dict[str, Any],
         message_id: str,
         check: Callable[[str | None], None],
+        tx: ChainTx | None = None,
     ) -> None:
         """Read the carnet's status, let ``check`` refuse the change (it raises), then write the new status:
         one transaction (the row locked on PostgreSQL, SQLite's one writer), so two changes of one carnet
-        cannot both pass the check on the same old status."""
-        with self.store.begin() as conn:
-            where = (carnets.c.party == party, carnets.c.carnet_id == carnet_id)
-            row = conn.execute(select(carnets.c.status).where(*where).with_for_update()).first()
-            check(None if row is None else str(row[0]))
-            values = {
-                "status": status,
-                "detail": json.dumps(detail, default=str),
-                "message_id": message_id,
-                "updated": time.time(),
-            }
-            if row is None:
-                conn.execute(insert(carnets).values(party=party, carnet_id=carnet_id, **values))
-            else:
-                conn.execute(update(carnets).where(*where).values(**values))
+        cannot both pass the check on the same old status. ``tx``: in that transaction (a consumer batch's),
+        else in one of its own."""
+        if tx is None:
+            with self.store.begin() as conn:
+                own = ChainTx(conn)
+                try:
+                    self.change_carnet(party, carnet_id, status, detail, message_id, check, own)
+                finally:
+                    own.close()
+            return
+        key = {"p": party, "c": carnet_id}
+        row = tx.one(_SQL_CARNET_LOCK if tx.postgres else _SQL_CARNET, key)
+        check(None if row is None else str(row[0]))
+        values = {
+            **key,
+            "s": status,
+            "d": json.dumps(detail, default=str),
+            "m": message_id,
+            "t": time.time(),
+        }
+        tx.run(_SQL_CARNET_NEW if row is None else _SQL_CARNET_SET, values)
 
     def carnet_status(self, party: str, carnet_id: str) -> str | None:
         with self.store.read() as conn:
@@ -466,6 +437,131 @@ class ChainStore:
         return None if row is None else _claim(row)
 
 
+@dataclass
+class ReceivedBatch:
+    """The dedup records of one consumer batch, in as few write transactions as its handlers allow.
+
+    :meth:`tx` is the open transaction (begun if none is). Handlers that work in it (``batched``) have
+    their effects committed together with their messages' records and signed acks, so a crash leaves
+    either both or neither. Before any other handler runs, :meth:`commit` ends the transaction (that
+    handler writes through its own, as before). Whenever a transaction begins, the batch's ids are looked
+    up in it: those recorded meanwhile (a racing copy, another process on one SQLite file) join
+    :attr:`prior`, so a batched handler never runs for a message already recorded.
+    """
+
+    chain: ChainStore
+    recipient: str
+    message_ids: list[str]
+    prior: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)  # recorded before: (status, ack)
+    stored: dict[str, bytes | None] = field(default_factory=dict)  # recorded by this batch: the ack kept
+    _pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _tx: ChainTx | None = None
+    _stack: ExitStack | None = None
+
+    def tx(self) -> ChainTx:
+        if self._tx is None:
+            stack = ExitStack()
+            tx = ChainTx(stack.enter_context(self.chain.store.begin()))
+            stack.callback(tx.close)
+            self._stack, self._tx = stack, tx
+            todo = [m for m in self.message_ids if m not in self.prior and m not in self.stored]
+            for mid, found in _received_in(tx, self.recipient, todo).items():
+                if mid in self._pending:  # handled outside, recorded by a racing copy: its ack wins
+                    del self._pending[mid]
+                    self.stored[mid] = found[1]
+                else:
+                    self.prior[mid] = found
+        return self._tx
+
+    def add(self, msg: dict[str, Any], status: str, code: int | None, ack: bytes | None) -> None:
+        """A handled message and its signed ack, recorded at the next :meth:`commit`."""
+        self._pending[msg["MessageID"]] = {
+            "recipient": self.recipient,
+            "message_id": msg["MessageID"],
+            "kind": msg["Kind"],
+            "carnet_id": msg["CarnetID"],
+            "sender": msg["From"],
+            "received_at": time.time(),
+            "status": status,
+            "code": code,
+            "ack": ack,
+        }
+
+    def commit(self) -> None:
+        """Record what was added and commit the open transaction (if there is anything to commit)."""
+        if self._pending:
+            tx = self.tx()  # may find some recorded meanwhile: those are dropped from _pending
+            rows = list(self._pending.values())
+            tx.many(_SQL_RECEIVE, rows)
+            self.stored.update({r["message_id"]: r["ack"] for r in rows})
+            self._pending.clear()
+        if self._stack is not None:
+            stack, self._stack, self._tx = self._stack, None, None
+            stack.close()
+
+    def __enter__(self) -> ReceivedBatch:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commit()
+        elif self._stack is not None:  # roll back: handler effects and records alike
+            stack, self._stack, self._tx = self._stack, None, None
+            stack.__exit__(kind, exc, tb)
+
+
+def _received_in(
+    tx: ChainTx, recipient: str, message_ids: Sequence[str]
+) -> dict[str, tuple[str, bytes | None]]:
+    if not message_ids:
+        return {}
+    ids, params = in_list("m", message_ids)
+    rows = tx.all(_SQL_RECEIVED_IN.format(ids), {"r": recipient, **params})
+    return {r[0]: (r[1], None if r[2] is None else bytes(r[2])) for r in rows}
+
+
+def _sent_in(tx: ChainTx, message_ids: Sequence[str]) -> dict[str, SentRow]:
+    if not message_ids:
+        return {}
+    ids, params = in_list("m", message_ids)
+    return {r[0]: _sent_tuple(r) for r in tx.all(_SQL_SENT_IN.format(ids), params)}
+
+
+_SENT_COLUMNS = (
+    "message_id, kind, carnet_id, sender, recipient, sent_at, attempts, acked_at, ack_status, ack_code, "
+    "ack_detail, body"
+)
+_SQL_SENT_IN = f"SELECT {_SENT_COLUMNS} FROM chain_sent WHERE message_id IN {{}}"
+_SQL_SEND = (
+    "INSERT INTO chain_sent (message_id, kind, carnet_id, sender, recipient, sent_at, attempts, body) "
+    "VALUES (:message_id, :kind, :carnet_id, :sender, :recipient, :sent_at, :attempts, :body)"
+)
+_SQL_ACKED_IN = "SELECT message_id, recipient, acked_at FROM chain_sent WHERE message_id IN {}"
+_SQL_ACK = (
+    "UPDATE chain_sent SET acked_at = :at, ack_status = :st, ack_code = :code, ack_detail = :det "
+    "WHERE message_id = :m AND acked_at IS NULL"
+)
+_SQL_RECEIVED_IN = (
+    "SELECT message_id, status, ack FROM chain_received WHERE recipient = :r AND message_id IN {}"
+)
+_SQL_RECEIVE = (
+    "INSERT INTO chain_received (recipient, message_id, kind, carnet_id, sender, received_at, status, code, "
+    "ack) VALUES (:recipient, :message_id, :kind, :carnet_id, :sender, :received_at, :status, :code, :ack)"
+)
+_SQL_CARNET = "SELECT status FROM chain_carnets WHERE party = :p AND carnet_id = :c"
+_SQL_CARNET_LOCK = _SQL_CARNET + " FOR UPDATE"  # PostgreSQL: two changes of one carnet queue here
+_SQL_CARNET_NEW = (
+    "INSERT INTO chain_carnets (party, carnet_id, status, detail, message_id, updated) "
+    "VALUES (:p, :c, :s, :d, :m, :t)"
+)
+_SQL_CARNET_SET = (
+    "UPDATE chain_carnets SET status = :s, detail = :d, message_id = :m, updated = :t "
+    "WHERE party = :p AND carnet_id = :c"
+)
+
+
 class _Values(dict[str, Any]):
     """A row just inserted, read like a result row (absent columns are NULL)."""
 
@@ -487,6 +583,24 @@ def _sent(r: Any) -> SentRow:
         r.ack_code,
         r.ack_detail,
         bytes(r.body),
+    )
+
+
+def _sent_tuple(r: tuple[Any, ...]) -> SentRow:
+    mid, kind, carnet_id, sender, recipient, sent_at, attempts, acked_at, status, code, detail, body = r
+    return SentRow(
+        mid,
+        kind,
+        carnet_id,
+        sender,
+        recipient,
+        sent_at,
+        attempts,
+        acked_at,
+        status,
+        code,
+        detail,
+        bytes(body),
     )
 
 
