@@ -10,9 +10,11 @@ Costs per message. Signing: one exclusive C14N of the document, one digest, one 
 SignedInfo's canonical form is written, not computed. Verifying: one digest and one public-key operation,
 plus one exclusive C14N of SignedInfo; when the bytes received are the canonical form with the signature
 spliced in (what :func:`sign_enveloped_bytes` writes) the parsed tree itself is returned, with neither a
-C14N of the document nor a re-parse (:func:`signed_content_of_wire` says why that is safe). Any other
-serialization costs one C14N of the document and one parse of the canonical bytes (what the caller then
-gets back: comments and anything else C14N drops are gone, so nothing unsigned can be read as signed).
+C14N of the document nor a re-parse (:func:`signed_content_of_wire` says why that is safe), and when the
+signature in them is byte for byte what this module writes, its profile and SignedInfo's C14N are read
+from the bytes too (:func:`written_form`: no C14N at all). Any other serialization costs one C14N of the
+document and one parse of the canonical bytes (what the caller then gets back: comments and anything else
+C14N drops are gone, so nothing unsigned can be read as signed).
 Certificates and their public keys are parsed once; certificate paths are validated once per certificate
 set and re-checked against the clock on every use.
 """
@@ -25,9 +27,11 @@ import copy
 import datetime as dt
 import hashlib
 import hmac
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -44,12 +48,14 @@ from gateway.xmlsafe import element_path, hardened_parser
 
 __all__ = [
     "Profile",
+    "WrittenForm",
     "profile_of",
     "sign_enveloped",
     "sign_enveloped_bytes",
     "signed_content",
     "signed_content_of_wire",
     "verify_signature_value",
+    "written_form",
 ]
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -223,6 +229,7 @@ def public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
     return cert.public_key()
 
 
+@lru_cache(maxsize=256)
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
@@ -319,10 +326,107 @@ def signed_content_of_wire(data: bytes, root: etree._Element, profile: Profile) 
     return root
 
 
-def verify_signature_value(profile: Profile, cert: x509.Certificate) -> None:
-    """The SignatureValue over exclusive-C14N SignedInfo, under ``cert``'s public key."""
+# -- the exact form sign_enveloped_bytes writes, recognised in the bytes -----------------------------------
+_SIGNATURE_OPEN = f'<ds:Signature xmlns:ds="{DS}">'.encode("ascii")
+_CERT_OPEN, _CERT_CLOSE = b"<ds:X509Certificate>", b"</ds:X509Certificate>"
+
+
+def _written_pattern() -> re.Pattern[bytes]:
+    """What :func:`_signature` writes, byte for byte, with its base64 values open (strict alphabet, no
+    whitespace, no character references: the bytes of each value *are* its parsed text). Groups: SignedInfo,
+    its SignatureMethod, DigestValue, SignatureValue, the X509Certificate elements."""
+    b64 = rb"[A-Za-z0-9+/]+={0,2}"
+    head, _, rest = _SIGNED_INFO.partition("{method}")
+    middle, _, tail = rest.partition("{digest}")
+    methods = b"|".join(re.escape(uri.encode("ascii")) for uri in SIGNATURE_METHODS)
+    return re.compile(
+        re.escape(_SIGNATURE_OPEN)
+        + b"(" + re.escape(head.encode("ascii")) + b"(" + methods + b")" + re.escape(middle.encode("ascii"))
+        + b"(" + b64 + b")" + re.escape(tail.encode("ascii")) + b")"
+        + b"<ds:SignatureValue>(" + b64 + b")</ds:SignatureValue><ds:KeyInfo><ds:X509Data>"
+        + b"((?:" + re.escape(_CERT_OPEN) + b64 + re.escape(_CERT_CLOSE) + b")+)"
+        + b"</ds:X509Data></ds:KeyInfo></ds:Signature>"
+    )  # fmt: skip
+
+
+_WRITTEN = _written_pattern()
+
+
+class WrittenForm(NamedTuple):
+    """A received document in exactly the form :func:`sign_enveloped_bytes` writes, its digest matched."""
+
+    profile: Profile
+    signed_info: bytes  # SignedInfo's exclusive C14N: the bytes received, which were written canonical
+    pointer: str  # element_path(profile.signature)
+
+
+def written_form(data: bytes, root: etree._Element) -> WrittenForm | None:
+    """The profile of ``root`` read from ``data`` (what ``root`` was parsed from) when ``data`` is the
+    signed canonical form :func:`sign_enveloped_bytes` writes and its digest matches; ``None`` otherwise
+    (the caller then takes :func:`profile_of` and its checks on the tree, which decide everything this
+    declines). What it returns is what ``profile_of`` would (a test compares them), found without walking
+    the signature's elements, and SignedInfo's C14N comes with it, so the document is not canonicalized.
+
+    Why the bytes prove the tree's shape: ``data`` is a declaration, then P, then S, then E, where S matches
+    the pattern above (one element, fixed markup, base64 text only) and E is the root's end tag. ``data``
+    parsed, so E closes the root; S is balanced, so the parser was at the root's content level when S began:
+    S is the root's last child, with no text after it, and exactly the profile's shape; its SignedInfo bytes
+    are canonical as written (``ds`` declared on SignedInfo itself, no text to escape, and exclusive C14N
+    takes nothing from ancestors but visibly used namespaces). P + E hash to the signed digest, so they are
+    the signer's bytes (SHA-2 collision resistance), and the tree less S is the tree of P + E — returned only
+    without comments or processing instructions in P, as :func:`signed_content_of_wire` does.
+    """
+    root_name = _qname(root)
+    end = b"</" + root_name + b">"
+    at = data.rfind(_SIGNATURE_OPEN)
+    if at < 0 or not data.endswith(end):
+        return None
+    found = _WRITTEN.fullmatch(data, at, len(data) - len(end))
+    if found is None:
+        return None
+    sig = root[-1]
+    if sig.tag != _Q + "Signature" or sig.tail is not None:
+        return None  # the bytes rule this out (see above); checked anyway, it costs nothing
+    signatures = root.iter(_Q + "Signature")
+    if next(signatures, None) is not sig or next(signatures, None) is not None:
+        return None  # another signature, whatever its prefix, in the signed content: not the profile
+    decl = next((d for d in _WIRE_DECLARATIONS if data.startswith(d)), b"")
+    if _has(data, b"<!--", len(decl), at) or _has(data, b"<?", len(decl), at):
+        return None
+    info, method, digest_b64, value_b64, cert_elements = found.groups()
+    texts = cert_elements[len(_CERT_OPEN) : -len(_CERT_CLOSE)].split(_CERT_CLOSE + _CERT_OPEN)
+    try:
+        digest_value = base64.b64decode(digest_b64, validate=True)
+        signature_value = base64.b64decode(value_b64, validate=True)
+        certs = tuple(_certificate(text.decode("ascii")) for text in texts)
+    except (ValueError, binascii.Error):
+        return None  # profile_of finds the same and leaves it to signxml
+    if len(certs) > 1 and _is_ca(certs[0][1]):
+        return None  # chain given root first: signxml finds the signer in it
+    digest = hashlib.sha256(memoryview(data)[len(decl) : at])
+    digest.update(end)
+    if not hmac.compare_digest(digest.digest(), digest_value):
+        return None  # changed, or signed in another form: the tree path says which
+    profile = Profile(
+        sig,
+        sig[0],
+        method.decode("ascii"),
+        _SHA256,
+        digest_value,
+        signature_value,
+        tuple(cert for _, cert in certs),
+        tuple(der for der, _ in certs),
+    )
+    return WrittenForm(profile, info, "/" + root_name.decode() + "/ds:Signature")
+
+
+def verify_signature_value(
+    profile: Profile, cert: x509.Certificate, signed_info: bytes | None = None
+) -> None:
+    """The SignatureValue over exclusive-C14N SignedInfo, under ``cert``'s public key. ``signed_info`` is
+    that C14N when it is known already (:attr:`WrittenForm.signed_info`)."""
     kind, digest = SIGNATURE_METHODS[profile.method]
-    data = _c14n(profile.signed_info)
+    data = _c14n(profile.signed_info) if signed_info is None else signed_info
     key = public_key(cert)
     try:
         if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):

@@ -32,6 +32,7 @@ from gateway.signing.enveloped import (
     signed_content,
     signed_content_of_wire,
     verify_signature_value,
+    written_form,
 )
 from gateway.signing.trust import STRONG_KEYS, KeyPolicy, Signers, TrustStore, subject_of
 from gateway.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, hardened_parser, parse_xml
@@ -166,6 +167,18 @@ class Verifier:
             root = parse_xml(wire, limits=self.limits)
         else:
             root = data
+        if wire is not None and self._profile_allowed:
+            # what Signer.sign writes, recognised in the bytes: no walk of the signature, no C14N at all
+            written = written_form(wire, root)
+            if (
+                written is not None
+                and written.profile.method in self._methods
+                and written.profile.digest in self._digests
+            ):
+                cert = self._signer_of(written.profile.certificates, written.profile.ders, written.pointer)
+                verify_signature_value(written.profile, cert, written.signed_info)
+                root.remove(written.profile.signature)  # the digest matched: the rest is what was signed
+                return self._admitted(root, (root,), cert, written.profile.method, written.pointer)
         profile = profile_of(root) if self._profile_allowed else None
         if profile is not None and profile.method in self._methods and profile.digest in self._digests:
             # the gateway's own shape: checked without signxml's serialize/parse rounds
