@@ -309,6 +309,19 @@ def current() -> Settings:
     return _built(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX))))
 
 
+def official_schemas() -> Path | None:
+    """``current().official_schemas``, asked once per inbound document: from the installed settings, or
+    else resolved once per value of ``EATA_OFFICIAL_SCHEMAS`` (not by reading the whole environment)."""
+    if _installed:
+        return _installed[-1].official_schemas
+    return _official_schemas(os.environ.get(PREFIX + "OFFICIAL_SCHEMAS"))
+
+
+@lru_cache(maxsize=16)
+def _official_schemas(value: str | None) -> Path | None:
+    return current().official_schemas
+
+
 def link(adapter: Adapter) -> Link:
     return current().link(adapter)
 

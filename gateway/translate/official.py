@@ -20,7 +20,7 @@ from lxml import etree
 
 from gateway.errors import Code, Problem, Refusal, refuse
 from gateway.resources import data_dir
-from gateway.settings import current
+from gateway.settings import official_schemas
 from gateway.translate import schemas
 
 MD_NS = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"
@@ -89,8 +89,8 @@ def inner(root: etree._Element) -> etree._Element:
 
 def folder() -> Path:
     """Where the official schemas are installed (``EATA_OFFICIAL_SCHEMAS``): they are the publishers', not ours."""
-    configured = current().official_schemas
-    if configured is None or not configured.is_dir():
+    configured = official_schemas()
+    if configured is None or not _found(configured):
         raise refuse(
             Code.NOT_CONFIGURED,
             "/",
@@ -98,6 +98,20 @@ def folder() -> Path:
             "uk-cds-wco-dms/ and eu-ncts-p5/ as HMRC and the EU publish them",
         )
     return configured
+
+
+# Folders and schema files found once stay found for the process (one stat each, not one per inbound
+# document); what is missing is looked for again, so installing it later is seen.
+_FOUND: set[Path] = set()
+_FILES: dict[tuple[Path, str], Path] = {}  # (folder, relative) -> the schema file found there
+
+
+def _found(folder: Path) -> bool:
+    if folder not in _FOUND:
+        if not folder.is_dir():
+            return False
+        _FOUND.add(folder)
+    return True
 
 
 _local = threading.local()  # one compiled schema per thread: a schema's error log is its own state
@@ -116,9 +130,12 @@ def _schema(relative: str) -> etree.XMLSchema:
     base = folder()
     if relative in _DRIVERS:
         return _driver(base / relative, _DRIVERS[relative])
-    path = base / relative
-    if not path.is_file():
-        raise refuse(Code.NOT_CONFIGURED, "/", f"the official schema {relative} is missing from {base}")
+    path = _FILES.get((base, relative))
+    if path is None:
+        path = base / relative
+        if not path.is_file():
+            raise refuse(Code.NOT_CONFIGURED, "/", f"the official schema {relative} is missing from {base}")
+        _FILES[(base, relative)] = path
     return schemas.compiled(path)
 
 
