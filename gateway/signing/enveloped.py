@@ -455,21 +455,28 @@ class PathCache:
     """Certificate paths validated once per certificate set; validity re-checked on every use."""
 
     def __init__(self, limit: int = 256) -> None:
-        self._paths: dict[tuple[bytes, ...], tuple[x509.Certificate, ...]] = {}
+        # each path with the time window in which every certificate on it is valid (the latest start, the
+        # earliest end), worked out once: cryptography builds new datetimes on every attribute read
+        self._paths: dict[
+            tuple[bytes, ...], tuple[tuple[x509.Certificate, ...], dt.datetime, dt.datetime]
+        ] = {}
         self._lock = threading.Lock()
         self._limit = limit
 
     def get(self, ders: tuple[bytes, ...], when: dt.datetime) -> tuple[x509.Certificate, ...] | None:
         with self._lock:
-            chain = self._paths.get(ders)
-        if chain is None:
+            found = self._paths.get(ders)
+        if found is None:
             return None
-        if all(c.not_valid_before_utc <= when <= c.not_valid_after_utc for c in chain):
+        chain, not_before, not_after = found
+        if not_before <= when <= not_after:
             return chain
         return None  # expired meanwhile: validated again, and refused with the reason
 
     def put(self, ders: tuple[bytes, ...], chain: tuple[x509.Certificate, ...]) -> None:
+        not_before = max(c.not_valid_before_utc for c in chain)
+        not_after = min(c.not_valid_after_utc for c in chain)
         with self._lock:
             if len(self._paths) >= self._limit:
                 self._paths.pop(next(iter(self._paths)))
-            self._paths[ders] = chain
+            self._paths[ders] = (chain, not_before, not_after)
