@@ -35,6 +35,7 @@ from pika.exceptions import AMQPError
 from pika.spec import Basic
 
 from gateway.chain.message import ChainKind, build, read
+from gateway.chain.sending import ChainSender
 from gateway.chain.store import ChainStore, ReceivedBatch, SentRow
 from gateway.chain.tx import ChainTx
 from gateway.codec import without_signature
@@ -222,7 +223,8 @@ class ChainRelay:
         self.chain = ChainStore(self.store)
         self.keys = keys if isinstance(keys, KeyRing) else KeyRing(keys)
         self.quorum = quorum
-        self.publisher = Publisher(url, self.store)
+        self.publisher = Publisher(url, self.store)  # the outbox's drainer
+        self.sender = ChainSender(url, self.store, self.publisher, CHAIN)
         self._declared: set[str] = set()
         self._declare_lock = threading.Lock()
 
@@ -319,8 +321,9 @@ class ChainRelay:
         self.declare({r["recipient"] for r in rows})
         with self.store.begin() as conn:
             sent = self.chain.record_sent_many(conn, rows)  # a racing copy's first bytes win
-            ids = self.store.outbox_put_many(conn, [(e, CHAIN, e.routing_key) for e in map(_envelope, sent)])
-        self.publisher.send_accepted(ids)
+            envs = [_envelope(r) for r in sent]
+            ids = self.sender.put(conn, envs)
+        self.sender.send_put(ids, envs)
         return sent
 
     def resend(self, message_id: str) -> SentRow:
@@ -347,10 +350,13 @@ class ChainRelay:
             message_id=message_id,
             content_type="application/xml",
         )
-        self.publisher.publish([env], exchange=CHAIN)  # outbox first; raises PublishError if unconfirmed
+        with self.store.begin() as conn:  # outbox first; raises PublishError if unconfirmed
+            ids = self.sender.put(conn, [env])
+        self.sender.send_put(ids, [env])
 
     def publish_acks(self, results: Iterable[Processed]) -> None:
-        """Publish signed acks in one confirmed, pipelined batch."""
+        """Publish signed acks in one confirmed, pipelined batch (no outbox: each is recorded with the
+        message it answers, whose delivery stays unacked until the ack is confirmed)."""
         envs = [
             Envelope(
                 kind=ChainKind.ACK.value,
@@ -365,13 +371,14 @@ class ChainRelay:
         ]
         if envs:
             self.declare({e.territory for e in envs})
-            self.publisher.publish(envs, exchange=CHAIN)
+            self.sender.send(envs)
 
     # -- receiving ---------------------------------------------------------------------------------
     def consumer(self, party: str, handler: Handler | None = None, **kw: Any) -> ChainConsumer:
         return ChainConsumer(self, party, handler, **kw)
 
     def close(self) -> None:
+        self.sender.close()
         self.publisher.close()
         self.store.dispose()
 
