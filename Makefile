@@ -3,7 +3,7 @@ PY ?= python3
 # The official HMRC/EU schemas inbound answers are validated against, as their publishers ship them.
 export EATA_OFFICIAL_SCHEMAS ?= $(abspath ../shared/standards)
 
-.PHONY: setup demo test test-fast lint
+.PHONY: setup demo test test-fast lint bench
 
 setup:
 	./scripts/setup.sh
@@ -23,3 +23,10 @@ lint:
 
 test-fast:  # the fast lane alone, while working (make test runs it and then the slow lane)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+
+bench: setup  # every benchmark of issue 16 in turn, on a quiet machine (~8 min); figures in benchmarks/README.md
+	$(PY) benchmarks/signing.py
+	$(PY) benchmarks/mapping.py --top 0
+	$(PY) benchmarks/coldstart.py
+	$(PY) benchmarks/chain.py --messages 500
+	$(PY) benchmarks/relay.py --messages 3000
