@@ -138,7 +138,8 @@ def sign_enveloped_bytes(root: etree._Element, key: SigningKey, algorithm: str) 
     its end tag. No tree is built, and the verifier recognises this form without canonicalizing it again."""
     canonical = _c14n(root)
     end = canonical.rindex(b"</")
-    return _DECLARATION + canonical[:end] + _signature(canonical, key, algorithm) + canonical[end:]
+    view = memoryview(canonical)  # one copy of the document, not three
+    return b"".join((_DECLARATION, view[:end], _signature(canonical, key, algorithm), view[end:]))
 
 
 def _sign_bytes(key: SigningKey, data: bytes) -> bytes:
@@ -396,8 +397,9 @@ def written_form(data: bytes, root: etree._Element) -> WrittenForm | None:
     info, method, digest_b64, value_b64, cert_elements = found.groups()
     texts = cert_elements[len(_CERT_OPEN) : -len(_CERT_CLOSE)].split(_CERT_CLOSE + _CERT_OPEN)
     try:
-        digest_value = base64.b64decode(digest_b64, validate=True)
-        signature_value = base64.b64decode(value_b64, validate=True)
+        # what b64decode(validate=True) runs, without its argument handling
+        digest_value = binascii.a2b_base64(digest_b64, strict_mode=True)
+        signature_value = binascii.a2b_base64(value_b64, strict_mode=True)
         certs = tuple(_certificate(text.decode("ascii")) for text in texts)
     except (ValueError, binascii.Error):
         return None  # profile_of finds the same and leaves it to signxml
