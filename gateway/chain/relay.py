@@ -475,7 +475,7 @@ class ChainConsumer:
     relay: ChainRelay
     party: str
     handler: Handler | None = None
-    prefetch: int = 32
+    prefetch: int = 256  # deliveries in flight, so a round (a batch) can be this big
     reconnect_delay: float = 1.0
     max_attempts: int = 5  # handler crashes (not refusals) before the message goes to the dead queue
     stats: dict[str, int] = field(default_factory=dict)
@@ -570,13 +570,12 @@ class ChainConsumer:
     ) -> None:
         assert self.handler is not None
         handler = self.handler
-        fresh: dict[str, tuple[int, str, bytes]] = {}  # handled in this batch: (index, status, ack)
+        fresh: dict[str, tuple[int, str, bytes, str]] = {}  # handled here: (index, status, ack, ack id)
         batch.tx()  # the first transaction; the batch's ids handled before are in batch.prior
         for i, msg, subject in work:
             mid = str(msg["MessageID"])
             if mid in batch.prior or mid in fresh:
                 continue  # handled before, or earlier in this batch: a duplicate
-            inc = Incoming(self.party, msg, self.relay, subject)
             try:
                 if joins_batch(handler, msg["Kind"]):
                     tx = batch.tx()
@@ -586,7 +585,7 @@ class ChainConsumer:
                         extra = handler(Incoming(self.party, msg, self.relay, subject, tx)) or {}
                 else:
                     batch.commit()  # this handler writes through its own transactions
-                    extra = handler(inc) or {}
+                    extra = handler(Incoming(self.party, msg, self.relay, subject)) or {}
                 status, code, payload = "accepted", None, {**extra, "status": "accepted"}
             except Refusal as r:
                 status, code = "refused", r.code
@@ -594,7 +593,7 @@ class ChainConsumer:
             except Exception as exc:
                 out[i] = exc
                 continue
-            _, ack = self.relay.seal(
+            ack_id, ack = self.relay.seal(
                 ChainKind.ACK,
                 msg["CarnetID"],
                 self.party,
@@ -604,7 +603,7 @@ class ChainConsumer:
                 in_reply_to=mid,
             )
             batch.add(msg, status, code, ack)
-            fresh[mid] = (i, status, ack)
+            fresh[mid] = (i, status, ack, ack_id)
         batch.commit()
         for i, msg, _ in work:
             if out[i] is not None:
@@ -618,7 +617,8 @@ class ChainConsumer:
                 status, signed = "duplicate", batch.prior[mid][1]
             else:
                 status, signed = "duplicate", batch.stored.get(mid) or fresh[mid][2]
-            out[i] = Processed(status, signed, derive_id(mid, "ack"), msg["From"], carnet_id=msg["CarnetID"])
+            ack_id = fresh[mid][3] if mid in fresh else derive_id(mid, "ack")
+            out[i] = Processed(status, signed, ack_id, msg["From"], carnet_id=msg["CarnetID"])
 
     # -- the loop -------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -661,6 +661,13 @@ class ChainConsumer:
         tag = ch.basic_consume(chain_queue(self.party), on_message)
         while not self._stopping.is_set():
             conn.process_data_events(time_limit=0.2)
+            # a round's deliveries span several socket reads: take those already here into the batch (its
+            # transaction, its confirm wait and its basic.ack cost about as much as a dozen messages)
+            while 0 < len(batch) < self.prefetch:
+                before = len(batch)
+                conn.process_data_events(time_limit=0)
+                if len(batch) == before:
+                    break
             if batch:
                 self._run_batch(ch, dead, batch)
                 batch.clear()
