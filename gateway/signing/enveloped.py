@@ -29,9 +29,10 @@ import hashlib
 import hmac
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -104,6 +105,31 @@ _SIGNED_INFO = (
 _DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"  # what xmlsafe.serialize writes
 
 
+_T = TypeVar("_T")
+_V = TypeVar("_V")
+
+
+class _PerObject(Generic[_T, _V]):
+    """A value worked out once per object and found again by identity, where hashing the object costs more
+    than the work saved (cryptography hashes a certificate's whole DER on every ``hash()``). Each entry holds
+    its object, so the id cannot be reused while it is cached; a race only computes a value twice."""
+
+    def __init__(self, make: Callable[[_T], _V], limit: int = 256) -> None:
+        self._make = make
+        self._limit = limit
+        self._values: dict[int, tuple[_T, _V]] = {}
+
+    def __call__(self, obj: _T) -> _V:
+        found = self._values.get(id(obj))
+        if found is not None and found[0] is obj:
+            return found[1]
+        value = self._make(obj)
+        if len(self._values) >= self._limit:
+            self._values.clear()
+        self._values[id(obj)] = (obj, value)
+        return value
+
+
 @lru_cache(maxsize=64)
 def _key_info(certs: tuple[x509.Certificate, ...]) -> bytes:
     """KeyInfo for a certificate chain, encoded once per key (certificates are immutable and hashable)."""
@@ -119,9 +145,13 @@ def _signature(canonical: bytes, key: SigningKey, algorithm: str) -> bytes:
     value = _b64(_sign_bytes(key, info.encode("ascii")))
     return (
         f'<ds:Signature xmlns:ds="{DS}">{info}<ds:SignatureValue>{value}</ds:SignatureValue>'.encode("ascii")
-        + _key_info((key.cert, *key.chain))
+        + _key_info_of(key)
         + b"</ds:Signature>"
     )
+
+
+# per key object: the lru_cache above would hash every certificate of the chain on every signature
+_key_info_of: _PerObject[SigningKey, bytes] = _PerObject(lambda key: _key_info((key.cert, *key.chain)))
 
 
 def sign_enveloped(root: etree._Element, key: SigningKey, algorithm: str) -> etree._Element:
@@ -224,10 +254,12 @@ def _certificate(text: str) -> tuple[bytes, x509.Certificate]:
     return der, x509.load_der_x509_certificate(der)
 
 
-@lru_cache(maxsize=256)
-def public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
-    """The certificate's public key, built once per certificate."""
+def _public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
     return cert.public_key()
+
+
+# The certificate's public key, built once per certificate object (the signer's comes from a cache).
+public_key: _PerObject[x509.Certificate, CertificatePublicKeyTypes] = _PerObject(_public_key)
 
 
 @lru_cache(maxsize=256)
