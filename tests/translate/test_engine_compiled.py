@@ -8,6 +8,7 @@ deleted, codes no list knows).
 from __future__ import annotations
 
 import random
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def same_in(m: Mapping, root: etree._Element, territory: str) -> None:
 
 
 def damaged(root: etree._Element, seed: int) -> list[etree._Element]:
-    """Variants of a document: elements deleted, moved to the end (twins out of order), codes unknown."""
+    """Variants of a document: elements deleted, moved to the end, doubled (twins), codes unknown."""
     rng = random.Random(seed)
     out = []
     for _ in range(3):
@@ -72,12 +73,18 @@ def damaged(root: etree._Element, seed: int) -> list[etree._Element]:
             parent = e.getparent()
             if parent is None:
                 continue
-            change = rng.randrange(3)
+            change = rng.randrange(4)
             if change == 0:
                 parent.remove(e)
             elif change == 1:
                 parent.remove(e)
                 parent.append(e)
+            elif change == 2:  # a twin, before or after: the same element, some of its texts changed
+                twin = deepcopy(e)
+                for leaf in twin.iter():
+                    if len(leaf) == 0 and rng.random() < 0.5:
+                        leaf.text = (leaf.text or "") + "2"
+                parent.insert(parent.index(e) + rng.randrange(2), twin)
             elif len(e) == 0:
                 e.text = "ZZ9"  # a code no code list has (or a value the format cannot read)
         out.append(copy)
