@@ -423,7 +423,11 @@ def written_form(data: bytes, root: etree._Element) -> WrittenForm | None:
     signatures = root.iter(_Q + "Signature")
     if next(signatures, None) is not sig or next(signatures, None) is not None:
         return None  # another signature, whatever its prefix, in the signed content: not the profile
-    decl = next((d for d in _WIRE_DECLARATIONS if data.startswith(d)), b"")
+    decl = (  # what Signer.sign writes first, tried before the generator
+        _DECLARATION
+        if data.startswith(_DECLARATION)
+        else next(d for d in _WIRE_DECLARATIONS if data.startswith(d))
+    )
     if _has(data, b"<!--", len(decl), at) or _has(data, b"<?", len(decl), at):
         return None
     info, method, digest_b64, value_b64, cert_elements = found.groups()
