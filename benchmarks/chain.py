@@ -8,9 +8,10 @@ Measured path (one process, as ``devtools.chain_demo.demo_flow`` runs it): ``Cha
 ``--batch`` notices (each built + XSD-checked and XML-DSig signed with the issuing association's key; their
 chain_sent and outbox rows in one transaction; published pipelined, one wait for all confirms; ``--batch 1``
 is ``send``) → quorum queue ``eata.chain.WCF`` → the chain's consumer, a batch per delivery round (hardened
-parse, signature verified against the trust store, signer = sender, life-cycle handler, signed ack; the
-batch's dedup records in one transaction, its acks in one confirmed publish) → the issuer's consumer (acks
-verified, chain_sent marked acked, one transaction per batch). Timed until ``pending()`` is empty.
+parse, signature verified against the trust store, signer = sender; the life-cycle handler's writes, the
+signed acks and the dedup records in one transaction; the acks in one confirmed publish, no outbox) → the
+issuer's consumer (acks verified, chain_sent marked acked, one transaction per batch). Timed until
+``pending()`` is empty.
 
 Floors, measured in the same run on the same machine:
 - broker: the same signed bytes published persistent + confirmed (pipelined) to a quorum queue and consumed
@@ -68,7 +69,7 @@ def broker_floor(url: str, body: bytes, n: int) -> float:
         cch = c.channel()
         cch.basic_qos(prefetch_count=256)
 
-        def on(chx, m, _p, _b):  # type: ignore[no-untyped-def]
+        def on(chx: Any, m: Any, _p: Any, _b: Any) -> None:
             chx.basic_ack(m.delivery_tag)
             count[0] += 1
             if count[0] >= n:
@@ -115,16 +116,23 @@ def broker_cpu(node: RabbitNode | None) -> float:
 
 # Steps of a relayed message, by the innermost of these frames in a sample's stack (first match wins).
 PHASES = (
+    ("ChainRelay.__init__ ", "startup, threads, other"),
+    ("connect ", "startup, threads, other"),
     ("ChainRelay.seal ", "seal: build + XSD + sign (message and ack)"),
     ("ChainRelay.open ", "open: parse + verify + read (message and ack)"),
     ("record_lifecycle ", "handler: the chain's carnet status"),
+    ("ChainTx.savepoint", "handler: the chain's carnet status"),
     ("ChainStore.record_sent", "chain_sent rows"),
+    ("ChainSender.put ", "outbox rows"),
     ("outbox_put_many ", "outbox rows"),
     ("Publisher.accept ", "outbox rows"),
     ("ChainStore.record_ack", "acks recorded"),
     ("ChainStore.received_ack", "dedup lookup"),
     ("ChainStore.record_received", "dedup record (message + its ack)"),
+    ("ReceivedBatch.", "dedup lookup + record (message + its ack), batch transaction"),
     ("ChainStore.handling", "handling locks"),
+    ("ChainSender.send_put ", "publish: confirm wait + outbox delete"),
+    ("ChainSender.send ", "deliveries acked, acks published"),
     ("Publisher.send_accepted ", "publish: confirm wait + outbox delete"),
     ("Publisher.publish ", "publish: confirm wait + outbox delete"),
     ("IOLoop.start ", "confirm channel I/O thread (pika)"),
@@ -152,8 +160,8 @@ def print_phases(path: Path, rate: int, messages: int) -> None:
         counts[label] = counts.get(label, 0) + int(n)
     startup = counts.pop("startup, threads, other", 0)
     total = sum(counts.values()) or 1
-    for label, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        print(f"  {n / total:6.1%}  {n / rate / messages * 1000:5.2f} ms  {label}")
+    for label, k in sorted(counts.items(), key=lambda kv: -kv[1]):
+        print(f"  {k / total:6.1%}  {k / rate / messages * 1000:5.2f} ms  {label}")
     print(
         f"  total {total / rate / messages * 1000:.2f} ms per message; startup, other: {startup / rate:.2f} s"
     )

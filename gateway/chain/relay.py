@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -189,9 +189,13 @@ def _envelope(row: SentRow) -> Envelope:
 Handler = Callable[[Incoming], Mapping[str, Any] | None]
 
 _BATCHED: set[Handler] = set()
+TX_CHUNK = 32  # messages decided per write transaction (their signed acks are made inside it)
 
 
-def batched(handler: Handler) -> Handler:
+_H = TypeVar("_H", bound=Handler)
+
+
+def batched(handler: _H) -> _H:
     """Mark a handler whose effects are writes to the chain's tables through ``inc.tx``, the consumer
     batch's transaction: they commit together with the message's dedup record and signed ack (a crash
     leaves both or neither; a refusal or crash undoes the handler's writes, a savepoint each). Such a
@@ -604,6 +608,8 @@ class ChainConsumer:
             )
             batch.add(msg, status, code, ack)
             fresh[mid] = (i, status, ack, ack_id)
+            if batch.uncommitted >= TX_CHUNK:
+                batch.commit()  # SQLite has one writer: the sender and the other consumers wait on it
         batch.commit()
         for i, msg, _ in work:
             if out[i] is not None:

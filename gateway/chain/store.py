@@ -487,6 +487,10 @@ class ReceivedBatch:
             "ack": ack,
         }
 
+    @property
+    def uncommitted(self) -> int:
+        return len(self._pending)
+
     def commit(self) -> None:
         """Record what was added and commit the open transaction (if there is anything to commit)."""
         if self._pending:

@@ -5,14 +5,27 @@ receiver's dedup by MessageID keeps every notice's effect single."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from contextlib import ExitStack
+from typing import Any
 
+import pytest
 from chain_helpers import wait_for
 from lxml import etree
 
 from devtools.rabbit import RabbitNode
 from gateway.chain import ChainKind
-from gateway.chain.relay import ChainRelay, Incoming, Notice, chain_queue, record_lifecycle
+from gateway.chain.relay import (
+    ChainRelay,
+    Incoming,
+    Notice,
+    batched,
+    chain_queue,
+    dispatch,
+    record_lifecycle,
+)
+from gateway.chain.tx import ChainTx
+from gateway.errors import Code, refuse
 from gateway.relay.publisher import PublishError
 from tests.broker import depth
 
@@ -144,3 +157,58 @@ def test_connection_lost_mid_batch_redelivers_without_a_second_effect(
     assert sorted(effects) == sorted(r.message_id for r in sent)  # each handled exactly once
     assert relay.chain.received_count("WCF") == 10
     assert all(r.ack_status == "accepted" for r in relay.chain.sent_rows())
+
+
+def test_a_batch_that_fails_to_commit_leaves_neither_effect_nor_record(
+    relay: ChainRelay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The life-cycle handler writes in the batch's transaction: a crash before the dedup records commit
+    undoes its carnet writes too, so the redelivery handles each message once, from scratch."""
+    bodies = [
+        relay.seal(ChainKind.CARNET_ISSUED, f"NO/2026/{i:06d}", "NO-OCC", "WCF", {"i": i})[1]
+        for i in range(3)
+    ]
+    real = ChainTx.many
+
+    def failing(self: ChainTx, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+        if sql.startswith("INSERT INTO chain_received"):
+            raise OSError("disk full")
+        real(self, sql, rows)
+
+    monkeypatch.setattr(ChainTx, "many", failing)
+    with pytest.raises(OSError):
+        relay.consumer("WCF").process_many(bodies)
+    assert [relay.chain.carnet_status("WCF", f"NO/2026/{i:06d}") for i in range(3)] == [None] * 3
+    assert relay.chain.received_count("WCF") == 0
+    monkeypatch.setattr(ChainTx, "many", real)
+    again = relay.consumer("WCF").process_many(bodies)
+    assert [r.outcome for r in again if not isinstance(r, Exception)] == ["accepted"] * 3
+    assert [relay.chain.carnet_status("WCF", f"NO/2026/{i:06d}") for i in range(3)] == ["issued"] * 3
+
+
+def test_a_batched_handler_refusing_after_a_write_has_it_undone(relay: ChainRelay) -> None:
+    """A handler in the batch's transaction that writes and then refuses (or crashes) leaves nothing: its
+    savepoint is rolled back, the rest of the batch is kept."""
+
+    def half(inc: Incoming) -> dict[str, str]:
+        record_lifecycle(inc)  # the carnet is written…
+        if inc.payload.get("refuse"):
+            raise refuse(Code.BAD_VALUE, "/ChainMessage/Payload", "changed my mind")  # …then refused
+        if inc.payload.get("crash"):
+            raise RuntimeError("disk full")
+        return {}
+
+    batched(half)
+    bodies = [
+        relay.seal(ChainKind.CARNET_ISSUED, f"NO/2026/{i:06d}", "NO-OCC", "WCF", p)[1]
+        for i, p in enumerate([{}, {"refuse": True}, {"crash": True}, {}])
+    ]
+    ok, refused, crashed, ok2 = relay.consumer("WCF", dispatch({ChainKind.CARNET_ISSUED: half})).process_many(
+        bodies
+    )
+    assert isinstance(crashed, RuntimeError)
+    assert not isinstance(refused, Exception) and refused.outcome == "refused"
+    assert [r.outcome for r in (ok, ok2) if not isinstance(r, Exception)] == ["accepted", "accepted"]
+    statuses = [relay.chain.carnet_status("WCF", f"NO/2026/{i:06d}") for i in range(4)]
+    assert statuses == ["issued", None, None, "issued"]
+    assert relay.chain.received_count("WCF") == 3  # the crashed one is requeued, not recorded
