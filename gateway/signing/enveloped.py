@@ -417,8 +417,8 @@ def written_form(data: bytes, root: etree._Element) -> WrittenForm | None:
     found = _WRITTEN.fullmatch(data, at, len(data) - len(end))
     if found is None:
         return None
-    sig = root[-1]
-    if sig.tag != _Q + "Signature" or sig.tail is not None:
+    sig = root[-1] if len(root) else None
+    if sig is None or sig.tag != _Q + "Signature" or sig.tail is not None:
         return None  # the bytes rule this out (see above); checked anyway, it costs nothing
     signatures = root.iter(_Q + "Signature")
     if next(signatures, None) is not sig or next(signatures, None) is not None:
