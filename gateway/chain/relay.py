@@ -5,15 +5,18 @@ with an id such as ``NO-OCC`` or ``customs-CH``. A message to party P is publish
 ``eata.chain`` with routing key ``P.<kind>`` and lands in P's quorum queue ``eata.chain.P``. Every message
 is signed (XML-DSig, enveloped) with the sender's key; P's consumer verifies it against the chain's trust
 store, checks that the signer *is* the sender, hands it to a handler and answers with a signed ``ack``
-(InReplyTo = the original MessageID). Sending goes through the relay's outbox and confirmed publisher, and
-is recorded in ``chain_sent`` until the ack arrives, so ``pending()`` shows what the chain still owes us.
-Both sides work in batches: ``send_many`` records N notices in one transaction and waits once for all their
-confirms; a consumer decides the deliveries of one round together and acks them to the broker only after
-their records (with the signed acks) are committed and the acks confirmed.
+(InReplyTo = the original MessageID). Sending goes through the outbox and confirmed publishing
+(``gateway.chain.sending``), and is recorded in ``chain_sent`` until the ack arrives, so ``pending()``
+shows what the chain still owes us. Both sides work in batches: ``send_many`` records N notices in one
+transaction and waits once for all their confirms; a consumer decides the deliveries of one round together
+and acks them to the broker only after their records (with the signed acks) are committed and the acks
+confirmed.
 
 Idempotence: the receiver keeps its signed ack per MessageID; a re-sent (or redelivered) message gets the
-same ack bytes back and its handler does not run again. Follow-up messages a handler sends carry ids
-derived from the incoming MessageID, so a crash between "effect" and "ack" repeats nothing downstream.
+same ack bytes back and its handler does not run again. A ``batched`` handler (the life-cycle one) writes
+in the transaction that records the message, so a crash leaves both or neither. Other handlers (claims)
+write through their own transactions; the follow-ups they send carry ids derived from the incoming
+MessageID, so a crash between "effect" and "ack" repeats nothing downstream.
 """
 
 from __future__ import annotations

@@ -70,19 +70,15 @@ class ChainSender:
             now = time.time()
             ids = []
             for e in envelopes:
-                row = tx.one(
-                    _SQL_PUT,
-                    {
-                        "m": e.message_id,
-                        "x": self.exchange,
-                        "k": e.routing_key,
-                        "meta": e.meta_json(),
-                        "b": e.body,
-                        "t": now,
-                    },
-                )
-                assert row is not None  # RETURNING of one inserted row
-                ids.append(int(row[0]))
+                params = {
+                    "m": e.message_id,
+                    "x": self.exchange,
+                    "k": e.routing_key,
+                    "meta": e.meta_json(),
+                    "b": e.body,
+                    "t": now,
+                }
+                ids.append(tx.insert(_SQL_PUT, params))
             return ids
         finally:
             tx.close()
@@ -127,7 +123,7 @@ def _raise_for(publisher: Publisher, envelopes: Sequence[Envelope], results: Seq
 
 _SQL_PUT = (
     "INSERT INTO relay_outbox (message_id, exchange, routing_key, meta, body, created) "
-    "VALUES (:m, :x, :k, :meta, :b, :t) RETURNING id"
+    "VALUES (:m, :x, :k, :meta, :b, :t)"
 )
 _SQL_DONE = "DELETE FROM relay_outbox WHERE id IN {}"
 _SQL_FAILED = "UPDATE relay_outbox SET failed = :f WHERE id = :i"

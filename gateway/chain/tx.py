@@ -46,6 +46,12 @@ class ChainTx:
             return int(self._cur.execute(sql, params).rowcount)
         return int(self.conn.execute(_text(sql), params).rowcount)
 
+    def insert(self, sql: str, params: dict[str, Any]) -> int:
+        """One row into a table with an ``id`` key: its id (``lastrowid`` on SQLite, any version)."""
+        if self._cur is not None:
+            return int(self._cur.execute(sql, params).lastrowid)
+        return int(self.conn.execute(_text(sql + " RETURNING id"), params).scalar_one())
+
     def many(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
