@@ -11,8 +11,11 @@ a message only walks its data and its elements.
 - Reading, each scope indexes the children of its element by tag once (and of the elements along the
   paths its rules read), so a field is a dict lookup, not an ElementPath ``findtext``.
 
+- ``when`` conditions that are a field, a dotted path or ``==`` / ``!=`` against a literal run as Python
+  with JMESPath's own semantics; the rest (``matches``) is left to JMESPath.
+
 The tree written and the dict read back are those of the rule-by-rule interpreter this replaced
-(tests/translate/test_engine_compiled.py compares the two). JMESPath is kept for ``when`` conditions.
+(tests/translate/test_engine_compiled.py and test_engine_features.py compare the two).
 """
 
 from __future__ import annotations
@@ -388,7 +391,10 @@ def _writer(r: Rule, layout: _Layout, tag: Callable[[str], str]) -> Writer:
             child = _SubElement(holder, entry_tag)
             if noted is not None:  # later rules of this scope writing through the entries find the last
                 slots[noted[0]] = child
-            _write(sub, ctx, entry, child, f"{base}/{i}")
+            own: Slots = [None] * size if size else _NO_SLOTS
+            where = f"{base}/{i}"
+            for step in steps:  # _write, inlined
+                step(ctx, entry, child, own, where)
         ctx.index = outer
 
     return group
@@ -617,15 +623,32 @@ def _block_reader(r: Rule, reading: _Reading, tag: Callable[[str], str]) -> Read
     keys, has_json = r.settable, bool(r.json)
     slot = reading.candidate(r.xml) if consts else -1
 
-    def matching(ctx: _In, levels: Levels, candidates: Candidates) -> list[tuple[_Element, Index | None]]:
+    def matching(
+        ctx: _In, levels: Levels, candidates: Candidates, first: bool
+    ) -> list[tuple[_Element, Index | None]]:
+        """The elements at the rule's path whose identifying constants match (a block: the first)."""
         if not consts:
-            return [(f, None) for f in levels[at].get(own) or ()]
+            found = levels[at].get(own) or ()
+            return [(found[0], None)] if first and found else [(f, None) for f in found]
         # worked out before looking, as ever: a parameter not configured is refused even with no element
         wanted = consts if fixed else [(one, p, substitute(v, ctx.params)) for one, p, v in consts]
         listed: list[tuple[_Element, Index]] | None = candidates[slot]
         if listed is None:  # the blocks of one scope at one path (twins) share their candidates
             listed = candidates[slot] = [(f, _index(f)) for f in levels[at].get(own) or ()]
-        return [(f, index) for f, index in listed if all(_says(f, index, w) for w in wanted)]
+        matched: list[tuple[_Element, Index | None]] = []
+        for f, index in listed:
+            for single, path, value in wanted:  # el.findtext(path) == value, one step from the index
+                if single:
+                    hit = index.get(path)
+                    if hit is None or (hit[0].text or "") != value:
+                        break
+                elif f.findtext(path) != value:
+                    break
+            else:
+                matched.append((f, index))
+                if first:
+                    break
+        return matched
 
     if r.kind == "group":
 
@@ -633,7 +656,7 @@ def _block_reader(r: Rule, reading: _Reading, tag: Callable[[str], str]) -> Read
             ctx: _In, el: _Element, levels: Levels, candidates: Candidates, out: dict[str, Any]
         ) -> None:
             entries = []
-            for child, index in matching(ctx, levels, candidates):
+            for child, index in matching(ctx, levels, candidates, False):
                 entry: dict[str, Any] = {}
                 _read(sub, ctx, child, entry, index)
                 entries.append(entry.get(".", entry) if "." in entry else entry)
@@ -643,7 +666,7 @@ def _block_reader(r: Rule, reading: _Reading, tag: Callable[[str], str]) -> Read
         return group
 
     def block(ctx: _In, el: _Element, levels: Levels, candidates: Candidates, out: dict[str, Any]) -> None:
-        found = matching(ctx, levels, candidates)
+        found = matching(ctx, levels, candidates, True)
         if not found:
             return
         target, index = found[0]
@@ -656,15 +679,6 @@ def _block_reader(r: Rule, reading: _Reading, tag: Callable[[str], str]) -> Read
             out.update(_merge(out, scope))
 
     return block
-
-
-def _says(el: _Element, index: Index, wanted: Wanted) -> bool:
-    """``el.findtext(path) == value``, from the element's children index when the path is one step."""
-    single, path, value = wanted
-    if not single:
-        return el.findtext(path) == value
-    found = index.get(path)
-    return found is not None and (found[0].text or "") == value
 
 
 # --- plans ---------------------------------------------------------------------------------------------
