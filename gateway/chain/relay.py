@@ -591,7 +591,7 @@ class ChainConsumer:
                     with tx.savepoint():
                         extra = handler(Incoming(self.party, msg, self.relay, subject, tx)) or {}
                 else:
-                    batch.commit()  # this handler writes through its own transactions
+                    batch.release()  # this handler writes through its own transactions
                     extra = handler(Incoming(self.party, msg, self.relay, subject)) or {}
                 status, code, payload = "accepted", None, {**extra, "status": "accepted"}
             except Refusal as r:

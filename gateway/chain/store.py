@@ -443,7 +443,7 @@ class ReceivedBatch:
 
     :meth:`tx` is the open transaction (begun if none is). Handlers that work in it (``batched``) have
     their effects committed together with their messages' records and signed acks, so a crash leaves
-    either both or neither. Before any other handler runs, :meth:`commit` ends the transaction (that
+    either both or neither. Before any other handler runs, :meth:`release` ends the transaction (that
     handler writes through its own, as before). Whenever a transaction begins, the batch's ids are looked
     up in it: those recorded meanwhile (a racing copy, another process on one SQLite file) join
     :attr:`prior`, so a batched handler never runs for a message already recorded.
@@ -490,6 +490,12 @@ class ReceivedBatch:
     @property
     def uncommitted(self) -> int:
         return len(self._pending)
+
+    def release(self) -> None:
+        """End the open transaction, if one is (what was added is recorded in it): before a handler that
+        writes through its own transactions. Records added while none is open wait for :meth:`commit`."""
+        if self._tx is not None:
+            self.commit()
 
     def commit(self) -> None:
         """Record what was added and commit the open transaction (if there is anything to commit)."""
