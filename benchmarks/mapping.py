@@ -8,7 +8,7 @@ and the translation as the relay calls it (``gateway.translate.to_xml``: model d
 check; ``from_xml``: official schema, engine, model validation), with ``core.engine`` swapped for the old
 run. Medians over the rounds; the ratio is new/old (below 1: faster).
 
-    python benchmarks/mapping.py [--messages 300] [--rounds 7] [--top 25]
+    python benchmarks/mapping.py [--messages 100] [--rounds 21] [--top 25]
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def _with(module: Any, fn: Callable[[], Any]) -> Callable[[], Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--messages", type=int, default=300)
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--messages", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
     decl = journey_declaration(TERRITORY, message_id="BENCH", carnet_id="BENCHC000")
