@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -43,19 +44,21 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from gateway.errors import Code, refuse
+from gateway.errors import Code, Refusal, refuse
 from gateway.signing.keys import SigningKey
-from gateway.xmlsafe import element_path, hardened_parser
+from gateway.xmlsafe import XmlLimits, element_path, hardened_parser, parse_xml
 
 __all__ = [
     "Profile",
     "WrittenForm",
+    "check_signature_value",
     "profile_of",
     "sign_enveloped",
     "sign_enveloped_bytes",
     "signed_content",
     "signed_content_of_wire",
     "verify_signature_value",
+    "written_content",
     "written_form",
 ]
 
@@ -385,44 +388,51 @@ def _written_pattern() -> re.Pattern[bytes]:
 _WRITTEN = _written_pattern()
 
 
+# The written signature's extent, for the document's limits: its elements (13 and one per certificate) and
+# its depth below the root (Signature/SignedInfo/Reference/Transforms/Transform).
+_SIGNATURE_ELEMENTS = 13
+_SIGNATURE_DEPTH = 5
+_END_TAG = re.compile(rb"</[^\s<>/='\"]+>")
+
+
 class WrittenForm(NamedTuple):
     """A received document in exactly the form :func:`sign_enveloped_bytes` writes, its digest matched."""
 
-    profile: Profile
+    content: bytes  # the declaration and the signed canonical bytes: all the document but the signature
+    method: str
+    digest: str
+    signature_value: bytes
+    certificates: tuple[x509.Certificate, ...]
+    ders: tuple[bytes, ...]  # the certificates as found, DER
     signed_info: bytes  # SignedInfo's exclusive C14N: the bytes received, which were written canonical
-    pointer: str  # element_path(profile.signature)
+    elements: int  # the signature's elements
+    pointer: str  # element_path of the signature
 
 
-def written_form(data: bytes, root: etree._Element) -> WrittenForm | None:
-    """The profile of ``root`` read from ``data`` (what ``root`` was parsed from) when ``data`` is the
-    signed canonical form :func:`sign_enveloped_bytes` writes and its digest matches; ``None`` otherwise
-    (the caller then takes :func:`profile_of` and its checks on the tree, which decide everything this
-    declines). What it returns is what ``profile_of`` would (a test compares them), found without walking
-    the signature's elements, and SignedInfo's C14N comes with it, so the document is not canonicalized.
+def written_form(data: bytes) -> WrittenForm | None:
+    """What verification needs, read from the bytes alone, when ``data`` is the signed canonical form
+    :func:`sign_enveloped_bytes` writes and the digest over it matches; ``None`` otherwise (the caller then
+    parses ``data`` and takes :func:`profile_of` and its checks on the tree, which decide everything this
+    declines). What it finds is what ``profile_of`` finds in the parsed ``data`` (a test compares them), and
+    SignedInfo's C14N comes with it. :func:`written_content` parses the rest.
 
     Why the bytes prove the tree's shape: ``data`` is a declaration, then P, then S, then E, where S matches
-    the pattern above (one element, fixed markup, base64 text only) and E is the root's end tag. ``data``
-    parsed, so E closes the root; S is balanced, so the parser was at the root's content level when S began:
-    S is the root's last child, with no text after it, and exactly the profile's shape; its SignedInfo bytes
-    are canonical as written (``ds`` declared on SignedInfo itself, no text to escape, and exclusive C14N
-    takes nothing from ancestors but visibly used namespaces). P + E hash to the signed digest, so they are
-    the signer's bytes (SHA-2 collision resistance), and the tree less S is the tree of P + E — returned only
+    the pattern above (one element, fixed markup, base64 text only, ``ds`` declared on itself) and E is an
+    end tag. When P + E is well-formed, E closes its root and the parser is at the root's content level
+    after P; S is balanced, so ``data`` is well-formed too and its tree is that of P + E with S as the
+    root's last child, no text after it, exactly the profile's shape. SignedInfo's bytes are canonical as
+    written (``ds`` declared on SignedInfo itself, no text to escape, and exclusive C14N takes nothing from
+    ancestors but visibly used namespaces). P + E hash to the signed digest, so they are the signer's bytes
+    (SHA-2 collision resistance): what the caller reads is parsed from exactly what was signed — taken only
     without comments or processing instructions in P, as :func:`signed_content_of_wire` does.
     """
-    root_name = _qname(root)
-    end = b"</" + root_name + b">"
     at = data.rfind(_SIGNATURE_OPEN)
-    if at < 0 or not data.endswith(end):
+    close = data.rfind(b"</")
+    if at < 0 or close < at or _END_TAG.fullmatch(data, close) is None:
         return None
-    found = _WRITTEN.fullmatch(data, at, len(data) - len(end))
+    found = _WRITTEN.fullmatch(data, at, close)
     if found is None:
         return None
-    sig = root[-1] if len(root) else None
-    if sig is None or sig.tag != _Q + "Signature" or sig.tail is not None:
-        return None  # the bytes rule this out (see above); checked anyway, it costs nothing
-    signatures = root.iter(_Q + "Signature")
-    if next(signatures, None) is not sig or next(signatures, None) is not None:
-        return None  # another signature, whatever its prefix, in the signed content: not the profile
     decl = (  # what Signer.sign writes first, tried before the generator
         _DECLARATION
         if data.startswith(_DECLARATION)
@@ -437,55 +447,92 @@ def written_form(data: bytes, root: etree._Element) -> WrittenForm | None:
         digest_value = binascii.a2b_base64(digest_b64, strict_mode=True)
         signature_value = binascii.a2b_base64(value_b64, strict_mode=True)
         certs = tuple(_certificate(text.decode("ascii")) for text in texts)
+        root_name = data[close + 2 : -1].decode()
     except (ValueError, binascii.Error):
         return None  # profile_of finds the same and leaves it to signxml
     if len(certs) > 1 and _is_ca(certs[0][1]):
         return None  # chain given root first: signxml finds the signer in it
-    digest = hashlib.sha256(memoryview(data)[len(decl) : at])
-    digest.update(end)
+    view = memoryview(data)
+    digest = hashlib.sha256(view[len(decl) : at])
+    digest.update(view[close:])
     if not hmac.compare_digest(digest.digest(), digest_value):
         return None  # changed, or signed in another form: the tree path says which
-    profile = Profile(
-        sig,
-        sig[0],
+    return WrittenForm(
+        b"".join((view[:at], view[close:])),
         method.decode("ascii"),
         _SHA256,
-        digest_value,
         signature_value,
         tuple(cert for _, cert in certs),
         tuple(der for der, _ in certs),
+        info,
+        _SIGNATURE_ELEMENTS + len(certs),
+        "/" + root_name + "/ds:Signature",
     )
-    return WrittenForm(profile, info, "/" + root_name.decode() + "/ds:Signature")
+
+
+def written_content(written: WrittenForm, limits: XmlLimits) -> etree._Element | None:
+    """The signed content of a written form, parsed under ``limits`` as the whole document would be, or
+    ``None`` when the caller must parse the whole document itself (to be refused with its own words, or to
+    be judged on the tree). The document is the content plus the signature, so its depth is the content's
+    or the signature's, and its element count the sum; its size is the caller's to check."""
+    if limits.max_depth <= _SIGNATURE_DEPTH:
+        return None
+    if limits.max_elements is not None:
+        if limits.max_elements <= written.elements:
+            return None
+        limits = _less_elements(limits, written.elements)
+    try:
+        root = parse_xml(written.content, limits=limits)
+    except Refusal:
+        return None  # the whole document is refused the same way, with its own positions and counts
+    if next(root.iter(_Q + "Signature"), None) is not None:
+        return None  # another signature, whatever its prefix, in the signed content: not the profile
+    return root
+
+
+@lru_cache(maxsize=64)
+def _less_elements(limits: XmlLimits, elements: int) -> XmlLimits:
+    assert limits.max_elements is not None
+    return dataclasses.replace(limits, max_elements=limits.max_elements - elements)
 
 
 def verify_signature_value(
     profile: Profile, cert: x509.Certificate, signed_info: bytes | None = None
 ) -> None:
     """The SignatureValue over exclusive-C14N SignedInfo, under ``cert``'s public key. ``signed_info`` is
-    that C14N when it is known already (:attr:`WrittenForm.signed_info`)."""
-    kind, digest = SIGNATURE_METHODS[profile.method]
-    data = _c14n(profile.signed_info) if signed_info is None else signed_info
+    that C14N when it is known already."""
+    check_signature_value(
+        profile.method,
+        profile.signature_value,
+        _c14n(profile.signed_info) if signed_info is None else signed_info,
+        cert,
+        element_path(profile.signature),
+    )
+
+
+def check_signature_value(
+    method: str, value: bytes, signed_info: bytes, cert: x509.Certificate, pointer: str
+) -> None:
+    """``value`` over ``signed_info`` (SignedInfo's exclusive C14N) under ``cert``'s public key."""
+    kind, digest = SIGNATURE_METHODS[method]
     key = public_key(cert)
     try:
         if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(profile.signature_value, data, padding.PKCS1v15(), digest)
+            key.verify(value, signed_info, padding.PKCS1v15(), digest)
             return
         if kind == "ecdsa" and isinstance(key, ec.EllipticCurvePublicKey):
             size = (key.curve.key_size + 7) // 8
-            raw = profile.signature_value
-            if len(raw) != 2 * size:
+            if len(value) != 2 * size:
                 raise InvalidSignature
-            der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
-            key.verify(der, data, ec.ECDSA(digest))
+            der = encode_dss_signature(
+                int.from_bytes(value[:size], "big"), int.from_bytes(value[size:], "big")
+            )
+            key.verify(der, signed_info, ec.ECDSA(digest))
             return
     except InvalidSignature:
-        raise refuse(
-            Code.SIGNATURE_INVALID, element_path(profile.signature), "The signature value does not match."
-        ) from None
+        raise refuse(Code.SIGNATURE_INVALID, pointer, "The signature value does not match.") from None
     raise refuse(
-        Code.WEAK_ALGORITHM,
-        element_path(profile.signature),
-        f"The signer's key cannot make {profile.method.rsplit('#', 1)[-1]} signatures.",
+        Code.WEAK_ALGORITHM, pointer, f"The signer's key cannot make {method.rsplit('#', 1)[-1]} signatures."
     )
 
 

@@ -28,10 +28,12 @@ from signxml.util import X509CertChainVerifier
 from gateway.errors import Code, Refusal, refuse
 from gateway.signing.enveloped import (
     PathCache,
+    check_signature_value,
     profile_of,
     signed_content,
     signed_content_of_wire,
     verify_signature_value,
+    written_content,
     written_form,
 )
 from gateway.signing.trust import STRONG_KEYS, KeyPolicy, Signers, TrustStore, subject_of
@@ -164,21 +166,29 @@ class Verifier:
         wire: bytes | None = None
         if isinstance(data, bytes | bytearray):
             wire = bytes(data)
+            if self._profile_allowed and len(wire) <= self.limits.max_bytes:
+                # what Signer.sign writes, recognised in the bytes: only the signed content is parsed, and
+                # neither the signature's elements are walked nor anything canonicalized
+                written = written_form(wire)
+                if (
+                    written is not None
+                    and written.method in self._methods
+                    and written.digest in self._digests
+                ):
+                    content = written_content(written, self.limits)
+                    if content is not None:
+                        cert = self._signer_of(written.certificates, written.ders, written.pointer)
+                        check_signature_value(
+                            written.method,
+                            written.signature_value,
+                            written.signed_info,
+                            cert,
+                            written.pointer,
+                        )
+                        return self._admitted(content, (content,), cert, written.method, written.pointer)
             root = parse_xml(wire, limits=self.limits)
         else:
             root = data
-        if wire is not None and self._profile_allowed:
-            # what Signer.sign writes, recognised in the bytes: no walk of the signature, no C14N at all
-            written = written_form(wire, root)
-            if (
-                written is not None
-                and written.profile.method in self._methods
-                and written.profile.digest in self._digests
-            ):
-                cert = self._signer_of(written.profile.certificates, written.profile.ders, written.pointer)
-                verify_signature_value(written.profile, cert, written.signed_info)
-                root.remove(written.profile.signature)  # the digest matched: the rest is what was signed
-                return self._admitted(root, (root,), cert, written.profile.method, written.pointer)
         profile = profile_of(root) if self._profile_allowed else None
         if profile is not None and profile.method in self._methods and profile.digest in self._digests:
             # the gateway's own shape: checked without signxml's serialize/parse rounds

@@ -7,7 +7,6 @@ The reference for "the answer the tree path gives" is the same verifier with the
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -18,9 +17,9 @@ from lxml import etree
 from gateway.errors import Refusal
 from gateway.signing import Signer, TrustStore, Verifier, enveloped, load_signing_key
 from gateway.signing import verifier as verifier_module
-from gateway.signing.enveloped import profile_of, written_form
+from gateway.signing.enveloped import profile_of, written_content, written_form
 from gateway.signing.keys import SigningKey
-from gateway.xmlsafe import parse_xml
+from gateway.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, parse_xml
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 NS = {"m": "urn:eata:test", "ds": DS}
@@ -58,8 +57,17 @@ def _outcome(verifier: Verifier, data: bytes) -> tuple:
 
 def _tree_path_outcome(monkeypatch: pytest.MonkeyPatch, verifier: Verifier, data: bytes) -> tuple:
     with monkeypatch.context() as patch:
-        patch.setattr(verifier_module, "written_form", lambda data, root: None)
+        patch.setattr(verifier_module, "written_form", lambda data: None)
         return _outcome(verifier, data)
+
+
+def _recognised(data: bytes) -> bool:
+    written = written_form(data)
+    return written is not None and written_content(written, DEFAULT_LIMITS) is not None
+
+
+def _c14n(el: etree._Element) -> bytes:
+    return etree.tostring(el, method="c14n", exclusive=True)
 
 
 @pytest.mark.parametrize("name", PARTIES)
@@ -67,36 +75,42 @@ def test_what_the_bytes_show_is_what_profile_of_finds(pki: dict, name: str) -> N
     for doc in (DOC, b"<r/>", b'<a:r xmlns:a="urn:a"><a:x>1</a:x></a:r>'):
         data = _wire(pki, name, doc)
         root = parse_xml(data)
-        written = written_form(data, root)
+        written = written_form(data)
         assert written is not None
         expected = profile_of(root)
         assert expected is not None
-        for field in dataclasses.fields(expected):
-            got, want = getattr(written.profile, field.name), getattr(expected, field.name)
-            assert got is want if isinstance(want, etree._Element) else got == want, field.name
-        assert written.signed_info == etree.tostring(expected.signed_info, method="c14n", exclusive=True)
-        assert written.pointer == verifier_module._pointer(root, expected.signature)
+        assert written.method == expected.method and written.digest == expected.digest
+        assert written.signature_value == expected.signature_value
+        assert written.certificates == expected.certificates and written.ders == expected.ders
+        assert written.signed_info == _c14n(expected.signed_info)
+        assert written.pointer == element_path(expected.signature) == verifier_module._pointer(root, root[-1])
+        assert written.elements == sum(1 for _ in expected.signature.iter())
+        content = written_content(written, DEFAULT_LIMITS)
+        assert content is not None
+        root.remove(expected.signature)
+        assert _c14n(content) == _c14n(root) == _c14n(parse_xml(doc))
+        assert written.content == data[: data.index(b"<ds:Signature ")] + data[data.rindex(b"</") :]
 
 
 def test_every_signature_method_of_the_profile_is_recognised(pki: dict) -> None:
     data = _wire(pki)
     for uri in enveloped.SIGNATURE_METHODS:
         changed = data.replace(enveloped._METHOD_OF["rsa-sha256"].encode(), uri.encode())
-        root = parse_xml(changed)
-        written = written_form(changed, root)
-        assert written is not None and written.profile.method == uri
-        assert written.signed_info == etree.tostring(root[-1][0], method="c14n", exclusive=True)
+        written = written_form(changed)
+        assert written is not None and written.method == uri
+        assert written.signed_info == _c14n(parse_xml(changed)[-1][0])
 
 
 def test_a_chain_is_read_in_order_and_root_first_is_left_to_the_tree_path(pki: dict) -> None:
     key = _key(pki, "gateway")
     ca_cert = x509.load_pem_x509_certificate(pki["ca"].cert.read_bytes())
     data = Signer(SigningKey(key.key, key.cert, (ca_cert,))).sign(parse_xml(DOC))
-    written = written_form(data, parse_xml(data))
-    assert written is not None and written.profile.certificates == (key.cert, ca_cert)
+    written = written_form(data)
+    assert written is not None and written.certificates == (key.cert, ca_cert)
+    assert written.elements == 15
     first, second = (base64.b64encode(c.public_bytes(Encoding.DER)) for c in (key.cert, ca_cert))
     swapped = data.replace(first, b"@@").replace(second, first).replace(b"@@", second)
-    assert written_form(swapped, parse_xml(swapped)) is None
+    assert written_form(swapped) is None
     assert profile_of(parse_xml(swapped)) is None
 
 
@@ -186,11 +200,7 @@ SIGNED: list[tuple[str, bytes, bool]] = [
 
 
 def _same_answer(pki: dict, monkeypatch: pytest.MonkeyPatch, data: bytes, recognised: bool) -> None:
-    try:
-        root = parse_xml(data)
-    except Refusal:
-        root = None
-    assert (root is not None and written_form(data, root) is not None) == recognised
+    assert _recognised(data) == recognised
     verifier = Verifier(TrustStore.from_paths(pki["ca"].cert))
     assert _outcome(verifier, data) == _tree_path_outcome(monkeypatch, verifier, data)
 
@@ -222,7 +232,7 @@ def test_an_untrusted_or_expired_signer_is_refused_the_same_way(
     pki: dict, monkeypatch: pytest.MonkeyPatch, signer: str
 ) -> None:
     data = _wire(pki, signer)
-    assert written_form(data, parse_xml(data)) is not None
+    assert _recognised(data)
     verifier = Verifier(TrustStore.from_paths(pki["ca"].cert))
     outcome = _outcome(verifier, data)
     assert outcome[0] == "refused"
@@ -250,3 +260,45 @@ def test_a_signed_processing_instruction_gets_the_tree_paths_answer(
     data = Signer(_key(pki, name)).sign(root)
     assert b"<?x y?>" in data
     _same_answer(pki, monkeypatch, data, False)
+
+
+def _limits_around(data: bytes) -> list[XmlLimits]:
+    root = parse_xml(data)
+    count = sum(1 for _ in root.iter())
+    depth = max(sum(1 for _ in el.iterancestors()) + 1 for el in root.iter())
+    near = (-1, 0, 1)
+    return [
+        *(XmlLimits(max_elements=count + d) for d in near),
+        *(XmlLimits(max_elements=15 + d) for d in near),  # the signature alone has 14 elements
+        *(XmlLimits(max_depth=depth + d) for d in near),
+        *(XmlLimits(max_depth=d) for d in (4, 5, 6, 7)),  # the signature reaches depth 6
+        *(XmlLimits(max_bytes=len(data) + d) for d in near),
+    ]
+
+
+@pytest.mark.parametrize("doc", [DOC, b"<r/>", b"<a><b><c><d><e><f><g/></f></e></d></c></b></a>"])
+def test_limits_of_the_whole_document_are_kept_at_their_edges(
+    pki: dict, monkeypatch: pytest.MonkeyPatch, doc: bytes
+) -> None:
+    """Only the signed content is parsed on the fast path; the limits must still be the whole document's:
+    every answer at and around each edge is the one the whole parse gives."""
+    data = _wire(pki, "gateway", doc)
+    accepted = refused = 0
+    for limits in _limits_around(data):
+        verifier = Verifier(TrustStore.from_paths(pki["ca"].cert), limits=limits)
+        outcome = _outcome(verifier, data)
+        assert outcome == _tree_path_outcome(monkeypatch, verifier, data), limits
+        accepted += outcome[0] == "accepted"
+        refused += outcome[0] == "refused"
+    assert accepted and refused
+
+
+def test_a_malformed_content_is_refused_by_the_whole_parse(
+    pki: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # unbalanced, so the digest cannot match either; the refusal is the parser's, with its position
+    data = _edit(b"</m:Empty>", b"")(_wire(pki))
+    verifier = Verifier(TrustStore.from_paths(pki["ca"].cert))
+    outcome = _outcome(verifier, data)
+    assert outcome[0] == "refused" and "line" in outcome[1][0].message
+    assert outcome == _tree_path_outcome(monkeypatch, verifier, data)
