@@ -482,7 +482,8 @@ class ChainConsumer:
     relay: ChainRelay
     party: str
     handler: Handler | None = None
-    prefetch: int = 256  # deliveries in flight, so a round (a batch) can be this big
+    prefetch: int = 256  # deliveries in flight
+    batch_max: int = 64  # a round's deliveries are decided, answered and acked this many at a time
     reconnect_delay: float = 1.0
     max_attempts: int = 5  # handler crashes (not refusals) before the message goes to the dead queue
     stats: dict[str, int] = field(default_factory=dict)
@@ -677,13 +678,15 @@ class ChainConsumer:
                 conn.process_data_events(time_limit=0)
                 if len(batch) == before:
                     break
-            if batch:
-                self._run_batch(ch, dead, batch)
-                batch.clear()
+            # in slices, so the first acks leave (and the sender's consumer starts on them) while the
+            # rest of a big round is still being decided
+            for s in range(0, len(batch), self.batch_max):
+                self._run_batch(ch, dead, batch[s : s + self.batch_max])
+            batch.clear()
         ch.basic_cancel(tag)
         conn.process_data_events(time_limit=0)
-        if batch:
-            self._run_batch(ch, dead, batch)
+        for s in range(0, len(batch), self.batch_max):
+            self._run_batch(ch, dead, batch[s : s + self.batch_max])
 
     def _run_batch(
         self, ch: BlockingChannel, dead: BlockingChannel, batch: list[tuple[int, pika.BasicProperties, bytes]]
