@@ -10,11 +10,12 @@ Costs per message. Signing: one exclusive C14N of the document, one digest, one 
 SignedInfo's canonical form is written, not computed. Verifying: one digest and one public-key operation,
 plus one exclusive C14N of SignedInfo; when the bytes received are the canonical form with the signature
 spliced in (what :func:`sign_enveloped_bytes` writes) the parsed tree itself is returned, with neither a
-C14N of the document nor a re-parse (:func:`signed_content_of_wire` says why that is safe), and when the
-signature in them is byte for byte what this module writes, its profile and SignedInfo's C14N are read
-from the bytes too (:func:`written_form`: no C14N at all). Any other serialization costs one C14N of the
-document and one parse of the canonical bytes (what the caller then gets back: comments and anything else
-C14N drops are gone, so nothing unsigned can be read as signed).
+C14N of the document nor a re-parse (:func:`signed_content_of_wire` says why that is safe); when the
+signature in them is byte for byte what this module writes, it is read from the bytes and only the signed
+content is parsed (:func:`written_form`, :func:`written_content`: no tree of the signature, no C14N at all).
+Any other serialization costs one C14N of the document and one parse of the canonical bytes (what the
+caller then gets back: comments and anything else C14N drops are gone, so nothing unsigned can be read as
+signed).
 Certificates and their public keys are parsed once; certificate paths are validated once per certificate
 set and re-checked against the clock on every use.
 """
@@ -265,7 +266,6 @@ def _public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
 public_key: _PerObject[x509.Certificate, CertificatePublicKeyTypes] = _PerObject(_public_key)
 
 
-@lru_cache(maxsize=256)
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
@@ -496,15 +496,12 @@ def _less_elements(limits: XmlLimits, elements: int) -> XmlLimits:
     return dataclasses.replace(limits, max_elements=limits.max_elements - elements)
 
 
-def verify_signature_value(
-    profile: Profile, cert: x509.Certificate, signed_info: bytes | None = None
-) -> None:
-    """The SignatureValue over exclusive-C14N SignedInfo, under ``cert``'s public key. ``signed_info`` is
-    that C14N when it is known already."""
+def verify_signature_value(profile: Profile, cert: x509.Certificate) -> None:
+    """The SignatureValue over exclusive-C14N SignedInfo, under ``cert``'s public key."""
     check_signature_value(
         profile.method,
         profile.signature_value,
-        _c14n(profile.signed_info) if signed_info is None else signed_info,
+        _c14n(profile.signed_info),
         cert,
         element_path(profile.signature),
     )
