@@ -393,6 +393,8 @@ _WRITTEN = _written_pattern()
 _SIGNATURE_ELEMENTS = 13
 _SIGNATURE_DEPTH = 5
 _END_TAG = re.compile(rb"</[^\s<>/='\"]+>")
+# libxml2 refuses a text node this long without huge_tree; a signature holding one is left to the whole parse
+_MAX_TEXT = 10_000_000
 
 
 class WrittenForm(NamedTuple):
@@ -428,7 +430,7 @@ def written_form(data: bytes) -> WrittenForm | None:
     """
     at = data.rfind(_SIGNATURE_OPEN)
     close = data.rfind(b"</")
-    if at < 0 or close < at or _END_TAG.fullmatch(data, close) is None:
+    if at < 0 or close < at or close - at >= _MAX_TEXT or _END_TAG.fullmatch(data, close) is None:
         return None
     found = _WRITTEN.fullmatch(data, at, close)
     if found is None:
