@@ -49,7 +49,6 @@ from gateway.relay.publisher import Publisher
 from gateway.relay.store import Store
 from gateway.relay.topology import Topology
 from gateway.signing import Signer, SigningKey, TrustStore, Verifier, load_signing_key
-from gateway.xmlsafe import serialize
 
 log = logging.getLogger("eata.chain")
 
@@ -267,7 +266,8 @@ class ChainRelay:
             kind, carnet_id, sender, to, dict(payload), in_reply_to=in_reply_to, message_id=message_id
         )
         mid = root.findtext("{urn:eata:chain:1}MessageID") or ""
-        return mid, serialize(self.keys.signer(sender).apply(root))
+        # canonical bytes with the signature spliced in: the receiver verifies them from the bytes
+        return mid, self.keys.signer(sender).sign(root)
 
     def open(self, data: bytes) -> tuple[dict[str, Any], str]:
         """Verify and read signed bytes: ``(message, signer subject)``; refuses with the eTIR-style code."""

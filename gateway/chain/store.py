@@ -25,7 +25,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
 from gateway.chain.tx import ChainTx, in_list
 from gateway.relay.store import Store
@@ -76,23 +75,12 @@ class ChainStore:
         self._stripes = [threading.Lock() for _ in range(64)]
 
     @contextmanager
-    def handling(self, recipient: str, message_id: str) -> Iterator[None]:
-        """One handler at a time for a message to a recipient, across consumers and replicas: the
-        duplicate check, the handler's effects and :meth:`record_received` run inside it, so a copy
-        being handled elsewhere waits and then finds the first copy's ack. PostgreSQL: an advisory lock
-        held by a transaction (released if the process dies); SQLite (one machine): a process lock."""
-        key = f"{recipient}\x1f{message_id}"
-        if not self.store.postgres:
-            with self._stripes[zlib.crc32(key.encode()) % len(self._stripes)]:
-                yield
-            return
-        with self.store.engine.connect() as conn, conn.begin():
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
-            yield
-
-    @contextmanager
     def handling_many(self, recipient: str, message_ids: Sequence[str]) -> Iterator[None]:
-        """:meth:`handling` for a batch: every id's lock, taken in one order (two batches never deadlock)."""
+        """One handler at a time for each message of a batch to a recipient, across consumers and replicas:
+        the duplicate check, the handlers' effects and the records run inside it, so a copy being handled
+        elsewhere waits and then finds the first copy's ack. Every id's lock is taken in one order (two
+        batches never deadlock). PostgreSQL: advisory locks held by a transaction (released if the process
+        dies); SQLite (one machine): process locks."""
         keys = sorted({f"{recipient}\x1f{mid}" for mid in message_ids})
         if not self.store.postgres:
             stripes = sorted({zlib.crc32(k.encode()) % len(self._stripes) for k in keys})
@@ -107,30 +95,8 @@ class ChainStore:
             yield
 
     # -- sent / acks --------------------------------------------------------------------------
-    def record_sent(
-        self, message_id: str, kind: str, carnet_id: str, sender: str, recipient: str, body: bytes
-    ) -> SentRow:
-        """Record a message to send; a message already recorded keeps its first bytes (idempotent)."""
-        with self.store.begin() as conn:
-            row = conn.execute(select(sent).where(sent.c.message_id == message_id)).first()
-            if row is None:
-                conn.execute(
-                    insert(sent).values(
-                        message_id=message_id,
-                        kind=kind,
-                        carnet_id=carnet_id,
-                        sender=sender,
-                        recipient=recipient,
-                        sent_at=time.time(),
-                        attempts=1,
-                        body=body,
-                    )
-                )
-                row = conn.execute(select(sent).where(sent.c.message_id == message_id)).one()
-        return _sent(row)
-
     def record_sent_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[SentRow]:
-        """:meth:`record_sent` for a batch, in the caller's transaction (its outbox rows go in the same
+        """Record messages to send, in the caller's transaction (its outbox rows go in the same
         one). ``rows`` hold message_id, kind, carnet_id, sender, recipient, body; ids already recorded keep
         their first row, returned as stored."""
         tx = ChainTx(conn)
@@ -234,58 +200,6 @@ class ChainStore:
                 )
             ).first()
         return None if row is None else (row[0], None if row[1] is None else bytes(row[1]))
-
-    def record_received(
-        self,
-        recipient: str,
-        msg: dict[str, Any],
-        status: str,
-        code: int | None,
-        ack: bytes | None,
-    ) -> bytes | None:
-        """Record a handled message with its ack; if a racing copy got there first, return *its* ack
-        (the primary key decides: of two inserts, one wins and the other reads the winner's row)."""
-        mid = msg["MessageID"]
-        for _ in range(2):
-            try:
-                with self.store.begin() as conn:
-                    row = conn.execute(
-                        select(received.c.ack).where(
-                            received.c.recipient == recipient, received.c.message_id == mid
-                        )
-                    ).first()
-                    if row is not None:
-                        return None if row[0] is None else bytes(row[0])
-                    conn.execute(
-                        insert(received).values(
-                            recipient=recipient,
-                            message_id=mid,
-                            kind=msg["Kind"],
-                            carnet_id=msg["CarnetID"],
-                            sender=msg["From"],
-                            received_at=time.time(),
-                            status=status,
-                            code=code,
-                            ack=ack,
-                        )
-                    )
-                return ack
-            except IntegrityError:
-                continue  # inserted meanwhile by a racing copy: read its ack
-        raise RuntimeError(f"chain message {mid} to {recipient}: neither recorded nor found")
-
-    def received_acks(
-        self, recipient: str, message_ids: Sequence[str]
-    ) -> dict[str, tuple[str, bytes | None]]:
-        """:meth:`received_ack` for a batch: ``{message_id: (status, signed ack)}`` of those handled."""
-        if not message_ids:
-            return {}
-        with self.store.read() as conn:
-            tx = ChainTx(conn)
-            try:
-                return _received_in(tx, recipient, list(dict.fromkeys(message_ids)))
-            finally:
-                tx.close()
 
     def receiving(self, recipient: str, message_ids: Sequence[str]) -> ReceivedBatch:
         """The records of one batch of deliveries to ``recipient`` (see :class:`ReceivedBatch`)."""
