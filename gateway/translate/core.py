@@ -187,13 +187,23 @@ def from_xml(
         raise
 
 
+# A mapping's ``refuses`` XPaths, compiled once per process: keyed by id, the mapping held so its id is
+# never reused (mappings are frozen). An etree.XPath serialises its own evaluations, so threads may share it.
+_XPATHS: dict[int, tuple[Mapping, dict[str, etree.XPath]]] = {}
+
+
 def _xpath(m: Mapping, root: etree._Element, expr: str) -> bool:
     """A ``refuses`` XPath (``d:`` is the mapping's child namespace): does the document match it?"""
-    names = {k: v for k, v in m.nsmap.items() if k}
-    if m.child_ns:
-        names["d"] = m.child_ns
-    found = root.xpath(expr, namespaces=names)
-    return bool(found)
+    held = _XPATHS.get(id(m))
+    if held is None or held[0] is not m:
+        held = _XPATHS[id(m)] = (m, {})
+    compiled = held[1].get(expr)
+    if compiled is None:
+        names = {k: v for k, v in m.nsmap.items() if k}
+        if m.child_ns:
+            names["d"] = m.child_ns
+        compiled = held[1][expr] = etree.XPath(expr, namespaces=names)
+    return bool(compiled(root))
 
 
 def _refuse_what_eata_cannot_use(m: Mapping, root: etree._Element) -> None:
