@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from gateway.adapter_spec import Adapter
 from gateway.adapters import registry
-from gateway.adapters.trust import territory_verifier
+from gateway.adapters.trust import absolute, territory_verifier
 from gateway.codec import decode, encode
 from gateway.errors import Code, Refusal, refuse
 from gateway.messages import Declaration, Response
@@ -72,7 +72,7 @@ def encode_for(adapter: Adapter, declaration: Declaration, keys: Path | None = N
     return encode(
         declaration,
         adapter.code,
-        signer((keys or current().keys_dir).resolve(), adapter.signing_key),
+        signer(absolute(keys or current().keys_dir), adapter.signing_key),
         dialect=adapter.dialect(declaration.kind),
         params=adapter.mapping_params(),
     )

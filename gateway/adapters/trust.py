@@ -23,15 +23,21 @@ from gateway.errors import Code, refuse
 from gateway.signing import Signers, TrustStore, Verifier
 from gateway.signing.trust import fingerprint
 
-__all__ = ["territory_verifier"]
+__all__ = ["absolute", "territory_verifier"]
 
 _PEM = {".pem", ".crt", ".cer"}
+
+
+def absolute(keys: Path) -> Path:
+    """The cache key of a keys directory: an absolute path as given (``resolve()`` walks every component
+    with lstat, per message on the hot path), a relative one against today's working directory."""
+    return keys if keys.is_absolute() else keys.resolve()
 
 
 def territory_verifier(adapter: Adapter, keys: Path) -> Verifier:
     """The verifier of ``adapter``'s answers and claims; built once per territory configuration."""
     return _verifier(
-        keys.resolve(),
+        absolute(keys),
         adapter.code,
         adapter.name,
         adapter.trust_anchors,
