@@ -29,9 +29,7 @@ from types import FrameType
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import (
-    AMQPError,
-)
+from pika.exceptions import AMQPError, ChannelClosed
 from pika.spec import Basic
 
 from gateway.errors import Code, Refusal
@@ -227,17 +225,21 @@ class Worker:
                             self.territory,
                             self.queue,
                         )
-                self._ch = self._conn.channel()
-                self._ch.basic_qos(prefetch_count=self.prefetch)
-                self._unacked.clear()
-                self._finished.clear()
+                # a new generation before the channel: opening it runs queued ack callbacks, which must
+                # already see the older deliveries as void (their tags mean nothing on this channel)
                 self._gen += 1
                 gen = self._gen
+                self._unacked.clear()
+                self._finished.clear()
+                self._ch = self._conn.channel()
+                self._ch.basic_qos(prefetch_count=self.prefetch)
                 tag = self._ch.basic_consume(
                     self.queue, lambda _c, m, p, b, g=gen: self._dispatch(g, m, p, b)
                 )
                 while not self._stopping.is_set():
                     self._conn.process_data_events(time_limit=0.2)
+                    if not self._ch.is_open:  # closed by the broker (e.g. 406): pika raises nothing here
+                        raise ChannelClosed(0, f"the broker closed the consumer channel of {self.queue}")
                 self._ch.basic_cancel(tag)
                 self._settle_acks()
                 return
@@ -253,6 +255,9 @@ class Worker:
                     delay,
                 )
                 self.stats["reconnects"] += 1
+                if self._conn is not None and self._conn.is_open:  # only its channel went: not left open
+                    with contextlib.suppress(Exception):
+                        self._conn.close()
                 self._conn = self._ch = None
                 self._stopping.wait(delay)
 
@@ -284,12 +289,12 @@ class Worker:
         """Ack (or, after a failure, requeue) a batch on the consumer's thread: pika channels are not
         thread-safe. One callback per batch."""
         conn, ch = self._conn, self._ch
-        tags = [i.tag for i in items if i.gen == self._gen]
-        if not tags:
-            return
 
         def _do() -> None:
-            if ch is not None and ch.is_open and ch is self._ch:
+            # decided here, on the consumer's thread, where generation and channel change: a batch read
+            # under the old generation must not ack its tags on the new channel (406 closes it)
+            tags = [i.tag for i in items if i.gen == self._gen]
+            if tags and ch is not None and ch.is_open and ch is self._ch:
                 self._settle(ch, tags, requeue)
 
         if conn is not None and conn.is_open:

@@ -275,3 +275,25 @@ def test_sigterm_finishes_in_flight_and_exits_zero(rabbit: RabbitNode, tmp_path,
     # everything not delivered is still queued (and nothing is left unacked: the consumer is gone)
     assert depth(rabbit.url, work_queue(territory)) == n - effects
     assert depth(rabbit.url, dead_queue(territory)) == 0
+
+
+def test_a_consumer_channel_the_broker_closes_is_reopened(
+    rabbit: RabbitNode, store: Store, territory: str
+) -> None:
+    """The broker closes a channel that acks a delivery tag it never gave (what an ack left over from the
+    connection before a reconnect would be): the worker must open a new one and go on, not sit on a
+    connection without a consumer while its queue fills (seen in the 3-node failover test)."""
+    done: list[str] = []
+    deliver = lambda e: done.append(e.message_id) or Done(b"{}")  # noqa: E731
+    first = [env(territory, carnet=f"A{i}") for i in range(5)]
+    publish(rabbit.url, store, territory, first)
+    with running(make_worker(rabbit.url, territory, deliver, store)) as w:
+        wait_for(lambda: len(done) == 5, what="the first five delivered")
+        conn, ch = w._conn, w._ch
+        assert conn is not None and ch is not None
+        conn.add_callback_threadsafe(lambda: ch.basic_ack(987_654))  # PRECONDITION_FAILED: unknown tag
+        wait_for(lambda: not ch.is_open, what="the broker closing the channel")
+        later = [env(territory, carnet=f"B{i}") for i in range(5)]
+        publish(rabbit.url, store, territory, later)
+        wait_for(lambda: len(done) == 10, what="the later five delivered on a new channel")
+    assert sorted(done) == sorted(e.message_id for e in first + later)
