@@ -26,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if (ROOT.parent / "shared" / "standards").is_dir():  # the official schemas, as tests/conftest.py does
+    os.environ.setdefault("EATA_OFFICIAL_SCHEMAS", str(ROOT.parent / "shared" / "standards"))
 
 TARGET_TRANSLATE_S = 0.6
 EXAMPLE = ROOT / "examples" / "journey-no-eu-ch.json"
@@ -125,7 +127,9 @@ def main() -> None:
                 f"peak RSS {rss / 1024:6.1f} MiB{extra}"
             )
         if not args.no_worker and shutil.which("erl"):
-            ready = [worker_ready(env, work / f"w{i}") for i in range(3)]
+            # a worker refuses to start without its territory's endpoint; nothing is delivered here
+            wenv = dict(env, EATA_ENDPOINT_NO="http://127.0.0.1:9/customs/NO/soap")
+            ready = [worker_ready(wenv, work / f"w{i}") for i in range(3)]
             print(
                 f"  worker start → ready to consume: median {statistics.median(ready):.2f} s "
                 f"(runs {', '.join(f'{r:.2f}' for r in ready)}), ratio {statistics.median(ready) / floor:.1f}x the floor"
