@@ -103,14 +103,13 @@ def folder() -> Path:
 # Folders and schema files found once stay found for the process (one stat each, not one per inbound
 # document); what is missing is looked for again, so installing it later is seen.
 _FOUND: set[Path] = set()
-_FILES: dict[tuple[Path, str], Path] = {}  # (folder, relative) -> the schema file found there
 
 
-def _found(folder: Path) -> bool:
-    if folder not in _FOUND:
-        if not folder.is_dir():
+def _found(path: Path, *, folder: bool = True) -> bool:
+    if path not in _FOUND:
+        if not (path.is_dir() if folder else path.is_file()):
             return False
-        _FOUND.add(folder)
+        _FOUND.add(path)
     return True
 
 
@@ -130,12 +129,9 @@ def _schema(relative: str) -> etree.XMLSchema:
     base = folder()
     if relative in _DRIVERS:
         return _driver(base / relative, _DRIVERS[relative])
-    path = _FILES.get((base, relative))
-    if path is None:
-        path = base / relative
-        if not path.is_file():
-            raise refuse(Code.NOT_CONFIGURED, "/", f"the official schema {relative} is missing from {base}")
-        _FILES[(base, relative)] = path
+    path = base / relative
+    if not _found(path, folder=False):
+        raise refuse(Code.NOT_CONFIGURED, "/", f"the official schema {relative} is missing from {base}")
     return schemas.compiled(path)
 
 
